@@ -1,0 +1,53 @@
+"Shared fixtures: the local copy of the official data, and a local HTTP server standing in for the internet."
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2]/'shared'/'data'
+
+
+def pytest_sessionfinish(session, exitstatus):
+    "A run that collects no tests is not a failure (pytest's exit status 5)."
+    if exitstatus == 5: session.exitstatus = 0
+
+
+@pytest.fixture(scope='session')
+def shared():
+    if not SHARED.exists(): pytest.fail(f"{SHARED}: the local copy of the official data is missing (see README).")
+    return SHARED
+
+
+class Handler(SimpleHTTPRequestHandler):
+    "Serve files from a folder; `routes` (path -> callable(handler)) override single paths; requests are logged."
+    routes, requests = {}, []
+    def do_GET(self):
+        self.requests.append(self.path)
+        route = self.routes.get(self.path.split('?')[0])
+        if route: return route(self)
+        return super().do_GET()
+    def log_message(self, *args): pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    "A server on 127.0.0.1 serving `tmp_path/'www'`; yields (base_url, www folder, routes dict, request log)."
+    www = tmp_path/'www'; www.mkdir()
+    handler = type('H', (Handler,), {'routes': {}, 'requests': []})
+    httpd = ThreadingHTTPServer(('127.0.0.1', 0), partial(handler, directory=str(www)))
+    t = threading.Thread(target=httpd.serve_forever, daemon=True); t.start()
+    yield f'http://127.0.0.1:{httpd.server_address[1]}', www, handler.routes, handler.requests
+    httpd.shutdown(); httpd.server_close()
+
+
+def reply(body: bytes, status=200, length=None, headers=()):
+    "A route answering `body` with `status`; `length` may lie about the size to simulate a cut connection."
+    def route(h):
+        h.send_response(status)
+        h.send_header('Content-Length', str(len(body) if length is None else length))
+        for k, v in headers: h.send_header(k, v)
+        h.end_headers(); h.wfile.write(body)
+        if length is not None: h.close_connection = True
+    return route

@@ -1,0 +1,55 @@
+"The installed `movie_recs` command, run as a user would, on the local copy of the official data."
+import json, os, shutil, subprocess, sys
+from pathlib import Path
+
+import pytest
+
+EXE = Path(sys.executable).parent/'movie_recs'
+
+
+def run(*args, home):
+    env = {**os.environ, 'MOVIE_RECS_HOME': str(home)}
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def home(tmp_path, shared):
+    r = run('data', 'seed', shared, home=tmp_path/'home')
+    assert r.returncode == 0 and 'ml-latest-small' in r.stdout, r.stderr
+    return tmp_path/'home'
+
+
+def test_info_json(home, shared):
+    for what in ['ml-latest-small', shared/'movielens'/'ml-latest-small.zip']:
+        r = run('data', 'info', what, '--json', home=home)
+        info = json.loads(r.stdout)
+        assert (info['ratings'], info['users'], info['movies']) == (100836, 610, 9724)
+        assert all(isinstance(info[k], int) for k in ['ratings', 'users', 'movies'])
+
+
+def test_info_text_and_folder(home, shared, tmp_path):
+    folder = tmp_path/'ml1m'; shutil.copytree(shared/'movielens'/'ml-1m-meta', folder)
+    r = run('data', 'info', folder, home=home)
+    assert r.returncode == 0 and 'ratings' in r.stdout and str(folder) in r.stdout
+
+
+def test_fetch_is_a_cache_hit(home):
+    r = run('data', 'fetch', 'ml-latest-small', home=home)
+    assert r.returncode == 0 and Path(r.stdout.strip()).joinpath('ml-latest-small', 'ratings.csv').exists()
+    assert 'cached' in run('data', 'list', home=home).stdout
+
+
+@pytest.mark.parametrize('args,msg', [(['data', 'info', 'ml-typo'], 'neither a dataset name'),
+                                      (['data', 'fetch', 'ml-lates-small'], "Did you mean 'ml-latest-small'"),
+                                      (['data', 'seed', '/nonexistent'], 'no such folder')])
+def test_errors(home, args, msg):
+    r = run(*args, home=home)
+    assert msg in r.stdout + r.stderr
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+
+
+def test_bad_file(home, tmp_path):
+    (tmp_path/'bad').mkdir(); (tmp_path/'bad'/'ratings.csv').write_text('userId,movieId,rating\n1,2,9\n')
+    (tmp_path/'bad'/'movies.csv').write_text('movieId,title,genres\n2,A (2000),Drama\n')
+    r = run('data', 'info', tmp_path/'bad', home=home)
+    assert r.returncode == 2 and 'ratings.csv: 1 rating(s) outside the scale' in r.stderr
