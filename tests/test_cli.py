@@ -53,3 +53,16 @@ def test_bad_file(home, tmp_path):
     (tmp_path/'bad'/'movies.csv').write_text('movieId,title,genres\n2,A (2000),Drama\n')
     r = run('data', 'info', tmp_path/'bad', home=home)
     assert r.returncode == 2 and 'ratings.csv: 1 rating(s) outside the scale' in r.stderr
+
+
+def test_evaluate_files(home, tmp_path):
+    (tmp_path/'test.csv').write_text('user,item,rating\n1,10,4\n1,11,2\n2,10,5\n')
+    (tmp_path/'p.csv').write_text('user,item,prediction\n1,10,3.5\n1,11,2.5\n2,10,4\n')
+    (tmp_path/'r.csv').write_text('user,item,rank\n1,10,1\n1,12,2\n2,13,1\n2,10,2\n')
+    r = run('evaluate', '--test', tmp_path/'test.csv', '--predictions', tmp_path/'p.csv', '--recommendations',
+            tmp_path/'r.csv', '-k', '2', '--json', home=home)
+    res = json.loads(r.stdout)
+    assert abs(res['rmse'] - ((0.25 + 0.25 + 1) / 3) ** 0.5) < 1e-9 and res['hit_rate'] == 1.0
+    (tmp_path/'bad.csv').write_text('user,item,score\n1,10,3\n')
+    r = run('evaluate', '--test', tmp_path/'test.csv', '--predictions', tmp_path/'bad.csv', home=home)
+    assert r.returncode == 2 and "bad.csv: missing column(s) ['prediction']" in r.stderr
