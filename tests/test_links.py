@@ -1,0 +1,286 @@
+"Link embeddings: known-answer graphs, parsers, every bad-input error, save/load and the command-line functions."
+import json, math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from movie_recs.data import MovieVectors, seed_home
+from movie_recs.links import (LinkEmbeddings, PairSet, attribute_regression, evaluate_taste, holdout_links, link_pairs,
+                              link_prediction, load, pair_keys, parse_gross, parse_percent, sample_negatives,
+                              similar_cli, taste_scores, train_cli, train_link_net, LinkNet, wikipedia_attributes)
+
+
+def communities(n=15, per_movie=8, n_links=15, seed=0):
+    "Two communities: movies 0..n-1 link only to links a*, movies n..2n-1 only to links b*."
+    rng = np.random.default_rng(seed)
+    rows = [(c * n + i, f'{"ab"[c]}{j}', 'starring') for c in range(2) for i in range(n)
+            for j in rng.choice(n_links, per_movie, replace=False)]
+    titles = pd.DataFrame({'movie': np.arange(2 * n), 'title': [f'Movie {i} ({1990 + i})' for i in range(2 * n)],
+                           'year': np.arange(1990, 1990 + 2 * n)})
+    return pd.DataFrame(rows, columns=['movie', 'link', 'kind']), titles
+
+
+SMALL = dict(n_factors=16, epochs=120, batch_size=32, negative_ratio=4, block=8, min_count=1, seed=0)
+
+
+@pytest.fixture(scope='module')
+def fitted():
+    links, titles = communities()
+    return LinkEmbeddings(**SMALL).fit(links, titles, show_progress=False), links, titles
+
+
+def test_separates_two_communities(fitted):
+    m, links, _ = fitted
+    u = m.movie_unit; c = np.array([m.movies.ids[i] >= 15 for i in range(len(u))])
+    sim = u @ u.T
+    same = sim[c[:, None] == c[None, :]].mean(); other = sim[c[:, None] != c[None, :]].mean()
+    assert same > 0.5 > other
+    for q in range(30):  # every movie's nearest neighbours are in its own community
+        assert (m.similar_movies(q, n=5).movie >= 15).eq(q >= 15).all()
+    assert set(m.similar_links('a0', n=5).link.str[0]) == {'a'}
+
+
+@pytest.mark.parametrize('negatives', ['block', 'independent'])
+def test_heldout_auc_above_09(negatives):
+    links, titles = communities(per_movie=13)  # dense communities: few within-community non-pairs among negatives
+    train, test = holdout_links(links, test_frac=0.15, min_count=1, seed=3)
+    m = LinkEmbeddings(**SMALL | dict(negatives=negatives)).fit(train, titles, show_progress=False)
+    lp = link_prediction(m, test)
+    assert lp.loc['embedding', 'auc'] > 0.9
+    assert lp.loc['embedding', 'auc'] > lp.loc['popularity', 'auc']
+    assert lp.attrs['scored'] > 10
+
+
+def test_seeded_and_deterministic():
+    links, titles = communities()
+    a = LinkEmbeddings(**SMALL | dict(epochs=5)).fit(links, titles, show_progress=False)
+    b = LinkEmbeddings(**SMALL | dict(epochs=5)).fit(links, titles, show_progress=False)
+    c = LinkEmbeddings(**SMALL | dict(epochs=5, seed=1)).fit(links, titles, show_progress=False)
+    np.testing.assert_array_equal(a.movie_emb, b.movie_emb)
+    assert not np.allclose(a.movie_emb, c.movie_emb)
+
+
+@pytest.mark.parametrize('max_bytes', [2**28, 0])  # bit table, and binary search in sorted keys
+def test_negatives_are_never_true_pairs(max_bytes):
+    g = torch.Generator().manual_seed(0)
+    m, l = torch.randint(50, (2000,), generator=g), torch.randint(40, (2000,), generator=g)
+    ps = PairSet(pair_keys(m, l, 40), 50 * 40, max_bytes)  # about 63% of all pairs are true: many rejections
+    assert len(ps) == len(torch.unique(pair_keys(m, l, 40)))
+    nm, nl = sample_negatives(ps, 50, 40, 50_000, g)
+    assert not ps.contains(pair_keys(nm, nl, 40)).any()
+    assert len(torch.unique(pair_keys(nm, nl, 40))) == 50 * 40 - len(ps)  # every non-pair reachable
+
+
+def test_pair_set_bit_table_matches_python_set():
+    g = torch.Generator().manual_seed(1)
+    keys = torch.randint(10_000, (3000,), generator=g)
+    q = torch.arange(10_000)
+    want = torch.tensor([k in set(keys.tolist()) for k in q.tolist()])
+    assert torch.equal(PairSet(keys, 10_000).contains(q), want)
+    assert torch.equal(PairSet(keys, 10_000, max_bytes=0).contains(q.reshape(100, 100)), want.reshape(100, 100))
+    assert not PairSet(torch.tensor([], dtype=torch.long), 10, max_bytes=0).contains(torch.arange(10)).any()
+
+
+def test_rare_links_dropped_and_vocab_by_name():
+    links = pd.DataFrame({'movie': [1, 1, 2, 3, 4, 4], 'link': ['X', 'X', 'X', 'X', 'Y', 'Y'],
+                          'kind': ['director', 'writer', 'producer', 'director', 'starring', 'starring']})
+    p = link_pairs(links)
+    assert p.values.tolist() == [[1, 'X'], [2, 'X'], [3, 'X']]
+    m = LinkEmbeddings(epochs=1, n_factors=4).fit(links, show_progress=False)
+    assert m.links.ids.tolist() == ['X'] and m.kinds.tolist() == ['director, producer, writer']
+    assert m.counts.tolist() == [3]
+
+
+@pytest.mark.parametrize('gross, value', [
+    ('$783.1 million', 783.1e6), ('$1.2 billion', 1.2e9), ('$12,345,678', 12345678.0), ('US$ 45 million', 45e6),
+    ('$45.3–50 million[2]', 45.3e6), ('approximately $5.6 million', 5.6e6), ('$2,000 thousand', 2e6),
+    ('$1.2&nbsp;billion', 1.2e9), ('USD 3.5 million', math.nan), ('£12 million', math.nan), ('N/A', math.nan),
+    ('', math.nan), (None, math.nan), ('$', math.nan), ('$0', math.nan), ('unknown ($7 million est.)', math.nan),
+    (12.5, math.nan)])
+def test_parse_gross(gross, value):
+    got = parse_gross(gross)
+    assert (math.isnan(got) and math.isnan(value)) or got == pytest.approx(value)
+
+
+@pytest.mark.parametrize('s, value', [('84%', 84.0), (' 100 % ', 100.0), ('7.5%', 7.5), ('101%', math.nan),
+                                      ('84', math.nan), ('7.2/10', math.nan), (None, math.nan), ('%', math.nan)])
+def test_parse_percent(s, value):
+    got = parse_percent(s)
+    assert (math.isnan(got) and math.isnan(value)) or got == value
+
+
+def test_unknown_names(fitted):
+    m, _, _ = fitted
+    with pytest.raises(KeyError, match=r'Closest titles: .*Movie 1 \(1991\)'):
+        m.similar_movies('Movie 1 (1999)')
+    with pytest.raises(KeyError, match='Unknown movie id 999'):
+        m.similar_movies(999)
+    with pytest.raises(KeyError, match="Unknown link 'a11x'. Closest links: a11"):
+        m.similar_links('a11x')
+    with pytest.raises(KeyError, match="Unknown link 'zzzz'"):
+        m.similar_links('zzzz')
+    assert m.similar_links('A1', n=2).equals(m.similar_links('a1', n=2))  # case-insensitive when unique
+
+
+def test_ambiguous_link_case():
+    links = pd.DataFrame({'movie': [1, 2, 3, 1, 2, 3], 'link': ['Meg Ryan'] * 3 + ['meg ryan'] * 3})
+    m = LinkEmbeddings(epochs=1, n_factors=4).fit(links, show_progress=False)
+    with pytest.raises(KeyError, match='could be Meg Ryan; meg ryan'):
+        m.similar_links('MEG RYAN')
+    assert m.similar_links('meg ryan', n=1).link.tolist() == ['Meg Ryan']
+
+
+def test_bad_inputs():
+    links, titles = communities()
+    with pytest.raises(ValueError, match="missing column"):
+        LinkEmbeddings().fit(links.rename(columns={'link': 'page'}))
+    with pytest.raises(ValueError, match='No link is shared by 3 or more movies'):
+        LinkEmbeddings().fit(links.iloc[:2])
+    with pytest.raises(ValueError, match="'block' or 'independent'"):
+        LinkEmbeddings(negatives='hard', min_count=1).fit(links, show_progress=False)
+    with pytest.raises(ValueError, match='No pairs to train on'):
+        train_link_net(LinkNet(2, 2, 4), torch.tensor([], dtype=torch.long), torch.tensor([], dtype=torch.long))
+    with pytest.raises(ValueError, match='test_frac must be between 0 and 1'):
+        holdout_links(links, test_frac=1.5)
+    with pytest.raises(ValueError, match='missing column'):
+        LinkEmbeddings().fit(links, titles.drop(columns='title'))
+
+
+def test_link_prediction_nothing_to_score(fitted):
+    m, _, _ = fitted
+    with pytest.raises(ValueError, match='No hidden pair'):
+        link_prediction(m, pd.DataFrame({'movie': [999], 'link': ['a1']}))
+
+
+def test_taste(fitted):
+    m, _, _ = fitted
+    v = m.movie_vectors()
+    s = taste_scores(v, liked=[0, 1, 2], disliked=[15, 16])
+    assert s[v.vocab.index(np.arange(3, 15))].min() > s[v.vocab.index(np.arange(17, 30))].max()
+    only_liked = taste_scores(v, liked=[20, 21])
+    assert only_liked[v.vocab.index(np.arange(15, 30))].min() > only_liked[v.vocab.index(np.arange(15))].max()
+    lr = taste_scores(v, liked=[0, 1], disliked=[15], method='logreg')
+    assert lr[v.vocab.index(5)] > lr[v.vocab.index(25)]
+    ranked = m.taste(['Movie 0 (1990)', 3], ['Movie 20 (2010)'])
+    assert len(ranked) == 27 and (ranked.movie.head(13) < 15).all()
+    with pytest.raises(ValueError, match="'svm' or 'logreg'"):
+        taste_scores(v, [0], [15], method='knn')
+    with pytest.raises(ValueError, match='at least one liked or disliked'):
+        taste_scores(v, [], [])
+    with pytest.raises(KeyError, match='Unknown movie id 999'):
+        taste_scores(v, [999], [0])
+
+
+def test_evaluate_taste_known_answer(fitted):
+    m, _, _ = fitted
+    from movie_recs.data import Split
+    # user 1 likes community a and holds out a community-a movie; user 2 the same for community b
+    train = pd.DataFrame({'user': [1, 1, 1, 2, 2, 2], 'movie': [0, 1, 20, 16, 17, 2], 'rating': [5, 5, 1, 5, 4, 1.]})
+    test = pd.DataFrame({'user': [1, 2], 'movie': [5, 25], 'rating': [5., 5.]})
+    r = evaluate_taste(m.movie_vectors(), Split(train, test), k=13, show_progress=False)
+    assert r.loc['taste', 'hit_rate'] == 1.0 and r.loc['taste', 'users'] == 2
+    assert r.loc['taste', 'ndcg'] > r.loc['popularity', 'ndcg']
+
+
+def test_attribute_regression(fitted):
+    m, _, _ = fitted
+    v = m.movie_vectors()
+    target = pd.Series(np.where(v.ids >= 15, 4.0, 2.0) + np.random.default_rng(0).normal(0, 0.1, len(v)), index=v.ids)
+    r = attribute_regression(v, target, alpha=0.1)
+    assert r['mse'] < 0.2 * r['baseline_mse'] and r['n_train'] + r['n_test'] == 30
+    with pytest.raises(ValueError, match='only 3 movies'):
+        attribute_regression(v, pd.Series([1., 2., 3., np.nan], index=[0, 1, 2, 3], name='gross'))
+
+
+def test_wikipedia_attributes(tmp_path, shared):
+    from movie_recs.data import load_movielens, read_wikipedia
+    movies = load_movielens(shared/'movielens'/'ml-1m-meta').movies
+    lines = [['Toy Story', {'gross': '$373.6 million'}, [], '100%', None],
+             ['Alien (film)', {'gross': 'unknown'}, [], 'n/a', None],
+             ['No Such Film Anywhere', {'gross': '$1 billion'}, [], '50%', None]]
+    (tmp_path/'wp.ndjson').write_text('\n'.join(json.dumps(l) for l in lines))
+    wa = wikipedia_attributes(read_wikipedia(tmp_path/'wp.ndjson'), movies)
+    assert wa.index.tolist() == [1, 1214]
+    assert wa.loc[1, 'rotten_tomatoes'] == 100 and wa.loc[1, 'log10_gross'] == pytest.approx(np.log10(373.6e6))
+    assert wa.loc[1214].isna().all()
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    m, _, _ = fitted
+    m.save(tmp_path/'m')
+    m2 = load(tmp_path/'m')
+    np.testing.assert_array_equal(m2.movie_emb, m.movie_emb)
+    np.testing.assert_array_equal(m2.link_emb, m.link_emb)
+    assert m2.hparams() == m.hparams() and m2.links.ids.tolist() == m.links.ids.tolist()
+    pd.testing.assert_frame_equal(m2.similar_movies('Movie 3 (1993)'), m.similar_movies('Movie 3 (1993)'))
+    pd.testing.assert_frame_equal(m2.titles, m.titles)
+    meta = json.loads((tmp_path/'m'/'model.json').read_text())
+    assert meta['kind'] == 'links' and meta['version'] == 1 and meta['n_factors'] == 16
+    with np.load(tmp_path/'m'/'weights.npz', allow_pickle=False) as z: assert z['link_names'].dtype.kind == 'U'
+    mv = m2.movie_vectors(); assert isinstance(mv, MovieVectors) and mv.name == 'links'
+
+
+def test_failed_save_keeps_old_model(fitted, tmp_path, monkeypatch):
+    m, _, _ = fitted
+    m.save(tmp_path/'m'); before = (tmp_path/'m'/'weights.npz').read_bytes()
+    monkeypatch.setattr(np, 'savez', lambda *a, **k: (_ for _ in ()).throw(OSError('disk full')))
+    with pytest.raises(OSError, match='disk full'): m.save(tmp_path/'m')
+    assert (tmp_path/'m'/'weights.npz').read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ['m']  # no temporary folder left behind
+
+
+def test_load_errors(fitted, tmp_path):
+    m, _, _ = fitted
+    with pytest.raises(FileNotFoundError, match='no model.json'):
+        load(tmp_path)
+    m.save(tmp_path/'m'); meta = json.loads((tmp_path/'m'/'model.json').read_text())
+    (tmp_path/'m'/'model.json').write_text(json.dumps(meta | {'kind': 'collab'}))
+    with pytest.raises(ValueError, match="a 'collab' model, not a link-embedding"):
+        load(tmp_path/'m')
+    (tmp_path/'m'/'model.json').write_text(json.dumps(meta | {'version': 7}))
+    with pytest.raises(ValueError, match='version 7 is not supported'):
+        load(tmp_path/'m')
+
+
+@pytest.fixture(scope='module')
+def home(tmp_path_factory, shared):
+    h = tmp_path_factory.mktemp('home'); seed_home(shared, h)
+    return h
+
+
+def test_cli_train_and_similar(home, shared, tmp_path):
+    msg = train_cli(tmp_path/'model', movies=shared/'movielens'/'ml-1m-meta', epochs=2, home=home)
+    assert 'saved to' in msg and (tmp_path/'model'/'model.json').exists()
+    text = similar_cli(tmp_path/'model', movie='Star Wars (1977)', n=5)
+    assert text.startswith('Movies like Star Wars: Episode IV - A New Hope (1977):') and len(text.splitlines()) == 6
+    js = json.loads(similar_cli(tmp_path/'model', link='George Lucas', n=4, as_json=True))
+    assert js['model'] == 'links' and js['query'] == {'link': 'George Lucas'} and len(js['results']) == 4
+    assert all(-1 <= r['score'] <= 1 for r in js['results'])
+    js = json.loads(similar_cli(tmp_path/'model', movie=260, n=2, as_json=True))
+    assert js['query']['movie'] == 260 and {'movie', 'title', 'score'} == set(js['results'][0])
+    with pytest.raises(ValueError, match='exactly one of --movie or --link'):
+        similar_cli(tmp_path/'model')
+    with pytest.raises(ValueError, match='exactly one of --movie or --link'):
+        similar_cli(tmp_path/'model', movie='x', link='y')
+    with pytest.raises(KeyError, match='Closest links: George Lucas'):
+        similar_cli(tmp_path/'model', link='George Lukas')
+    with pytest.raises(FileNotFoundError, match='no model.json'):
+        similar_cli(tmp_path, movie='Star Wars (1977)')
+
+
+def test_cli_default_catalogue_and_wikipedia_dump(home, shared, tmp_path):
+    assert 'movies' in train_cli(tmp_path/'default', epochs=1, home=home)  # ml-latest-small + DBpedia + its tags
+    titles = ['Toy Story', 'Aladdin (1992 film)', 'The Lion King', 'Pocahontas (1995 film)', 'Mulan (1998 film)',
+              'Heat (1995 film)', 'Casino (1995 film)', 'GoodFellas', 'Taxi Driver', 'Cape Fear (1991 film)']
+    shared_links = [['Walt Disney Pictures', 'Category:American animated films'],
+                    ['Robert De Niro', 'Category:American crime films']]
+    lines = [[t, {}, shared_links[i >= 5] + [f'Page {i}'], None, None] for i, t in enumerate(titles)]
+    (tmp_path/'wp.ndjson').write_text('\n'.join(json.dumps(l) for l in lines))
+    msg = train_cli(tmp_path/'wiki', data=tmp_path/'wp.ndjson', movies=shared/'movielens'/'ml-1m-meta', epochs=3,
+                    home=home)
+    m = load(tmp_path/'wiki')
+    assert 'Robert De Niro' in m.links and 'Walt Disney Pictures' in m.links and 'Page 3' not in m.links
+    assert {1, 588, 364, 16}.issubset(set(m.movies.ids.tolist()))  # Toy Story, Aladdin, The Lion King, Casino
+    assert 'wikipedia' in m.kinds[m.links.index('Robert De Niro')]
