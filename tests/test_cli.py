@@ -66,3 +66,14 @@ def test_evaluate_files(home, tmp_path):
     (tmp_path/'bad.csv').write_text('user,item,score\n1,10,3\n')
     r = run('evaluate', '--test', tmp_path/'test.csv', '--predictions', tmp_path/'bad.csv', home=home)
     assert r.returncode == 2 and "bad.csv: missing column(s) ['prediction']" in r.stderr
+
+
+def test_train_links_and_similar(home, tmp_path):
+    r = run('train', 'links', '--out', tmp_path/'m', '--epochs', '5', home=home)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path/'m'/'model.json').read_text())['kind'] == 'links'
+    r = run('similar', '--model', tmp_path/'m', '--movie', 'Toy Story (1995)', '-n', '3', '--json', home=home)
+    res = json.loads(r.stdout)
+    assert res['query']['movie'] == 1 and len(res['results']) == 3
+    r = run('similar', '--model', tmp_path/'m', '--movie', 'Toy Stroy (1995)', home=home)
+    assert r.returncode == 2 and 'Toy Story (1995)' in r.stderr and 'Traceback' not in r.stderr
