@@ -1,0 +1,216 @@
+"Collaborative filtering: known answers, save/load, fold-in, seen-item exclusion and every CLI error path."
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from movie_recs import collab
+from movie_recs.collab import (BPMF, EASE, MF, Blend, FastaiMF, NeuralMF, load, make_model, predict_cli, recommend_cli,
+                               similar_cli, taste_groups, train_cli)
+
+torch.set_num_threads(1)
+SMALL = dict(
+    mf=lambda: MF(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=40, valid_frac=0, show_progress=False),
+    nn=lambda: NeuralMF(n_factors=8, hidden=16, dropout=0, lr=0.02, reg=0.01, bs=64, epochs=40, valid_frac=0,
+                        show_progress=False),
+    bpmf=lambda: BPMF(n_factors=4, samples=30, show_progress=False),
+    topn=lambda: EASE(lam=1.0, min_rating=4),
+    blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30), mf=dict(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=40),
+                        show_progress=False),
+    fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, bs=64, show_progress=False),
+)
+
+
+@pytest.fixture(scope='module')
+def tg(): return taste_groups()
+
+
+@pytest.fixture(scope='module')
+def fitted(tg):
+    return {k: make().fit(tg[0]) for k, make in SMALL.items()}
+
+
+@pytest.fixture
+def ml_dir(tmp_path, tg):
+    "The taste groups as a MovieLens-latest-format folder, with titles 'Movie N (2000)'."
+    d = tmp_path/'ml'; d.mkdir()
+    tg[0].rename(columns={'user': 'userId', 'movie': 'movieId'}).to_csv(d/'ratings.csv', index=False)
+    pd.DataFrame({'movieId': range(1, 21), 'title': [f'Movie {i} (2000)' for i in range(1, 21)],
+                  'genres': 'Drama'}).to_csv(d/'movies.csv', index=False)
+    return d
+
+
+@pytest.fixture
+def ratings_file(tmp_path, tg):
+    f = tmp_path/'train.csv'; tg[0][['user', 'movie', 'rating']].to_csv(f, index=False, header=False)
+    return f
+
+
+# --- known answers ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'topn', 'blend', 'nn'])
+def test_held_out_favourite_comes_first(fitted, tg, kind):
+    recs = fitted[kind].recommend(n=1)
+    assert (recs[['user', 'movie']].to_numpy() == tg[1].to_numpy()).all()
+
+
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'nn', 'fastai'])
+def test_two_taste_groups_are_separated(fitted, kind):
+    m, users, movies = fitted[kind], np.repeat(np.arange(1, 41), 20), np.tile(np.arange(1, 21), 40)
+    p = m.predict(users, movies).reshape(40, 20)
+    own = (np.arange(40)[:, None] < 20) == (np.arange(20)[None] < 10)
+    assert p[own].min() > p[~own].max()
+
+
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'topn'])
+def test_similar_movies_are_from_the_same_group(fitted, kind):
+    assert fitted[kind].similar(1, n=5).movie.between(2, 10).all()
+    assert fitted[kind].similar(15, n=5).movie.between(11, 20).all()
+
+
+def test_training_is_deterministic(tg):
+    a, b = SMALL['mf']().fit(tg[0]), SMALL['mf']().fit(tg[0])
+    np.testing.assert_array_equal(a.predict(tg[0].user, tg[0].movie), b.predict(tg[0].user, tg[0].movie))
+
+
+def test_early_stopping_uses_a_validation_part_of_train(tg):
+    m = MF(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=15, valid_frac=0.2, show_progress=False).fit(tg[0])
+    assert m.history.valid_rmse.notna().all() and 1 <= m.best_epoch <= 15
+    assert m.best_epoch == int(m.history.epoch[m.history.valid_rmse.idxmin()])
+
+
+# --- seen items, unknown ids ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kind', list(SMALL))
+def test_recommend_excludes_seen_movies(fitted, tg, kind):
+    recs = fitted[kind].recommend(n=5)
+    assert len(recs) and not len(recs.merge(tg[0], on=['user', 'movie']))
+    assert len(fitted[kind].recommend([1], n=20, exclude_seen=False)) == 20
+
+
+def test_unknown_ids(fitted, tg):
+    with pytest.raises(KeyError, match='Unknown user id 999'): fitted['mf'].predict([999], [1])
+    with pytest.raises(KeyError, match='Unknown movie id 77'): fitted['bpmf'].predict([1], [77])
+    with pytest.raises(KeyError, match='Unknown user id 999'): fitted['topn'].recommend([999])
+    p = fitted['mf'].predict([999, 1, 999], [1, 77, 77], unknown='mean')
+    assert np.isfinite(p).all() and p[0] != p[1]
+    assert p[2] == pytest.approx(float(tg[0].rating.mean()))  # both unknown: the mean training rating
+
+
+# --- fold-in ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kind', list(SMALL))
+def test_fold_in_new_user(fitted, kind):
+    r = fitted[kind].recommend_for({1: 5, 2: 4.5, 3: 5, 15: 1, 16: 1}, n=3)
+    assert not set(r.movie) & {1, 2, 3, 15, 16}
+    assert r.movie.between(4, 10).all(), r
+    assert list(r['rank']) == [1, 2, 3]
+
+
+def test_fold_in_errors(fitted, ml_dir):
+    with pytest.raises(ValueError, match='at least one rating'): fitted['mf'].recommend_for({})
+    with pytest.raises(KeyError, match='Unknown movie id 77'): fitted['mf'].recommend_for({77: 5})
+    m = SMALL['mf']().fit(*_ml(ml_dir))
+    assert m.recommend_for({'Movie 1 (2000)': 5, 'Movie 2 (2000)': 5}, n=1).movie.between(3, 10).all()
+    with pytest.raises(KeyError, match=r"Unknown movie 'Movie 1 \(1999\)'.*Closest titles: Movie 1 \(2000\)"):
+        m.recommend_for({'Movie 1 (1999)': 5})
+
+
+def _ml(d):
+    from movie_recs.data import load_movielens
+    ml = load_movielens(d); return ml.ratings, ml.movies
+
+
+# --- save / load ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize('kind', list(SMALL))
+def test_save_load_round_trip(fitted, tg, tmp_path, kind):
+    m = fitted[kind]; m2 = load(m.save(tmp_path/kind))
+    assert type(m2) is type(m)
+    np.testing.assert_allclose(m2.predict(tg[0].user, tg[0].movie), m.predict(tg[0].user, tg[0].movie), atol=1e-5)
+    pd.testing.assert_frame_equal(m2.recommend(n=3), m.recommend(n=3))
+    pd.testing.assert_frame_equal(m2.recommend_for({1: 5, 2: 5}), m.recommend_for({1: 5, 2: 5}), atol=1e-4)
+    meta = json.loads((tmp_path/kind/'model.json').read_text())
+    assert meta['kind'] == kind and meta['version'] == 1
+    with np.load(tmp_path/kind/'weights.npz', allow_pickle=False) as z: assert 'users' in z and 'movies' in z
+
+
+def test_failed_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
+    path = fitted['mf'].save(tmp_path/'m')
+    monkeypatch.setattr(collab.np, 'savez', lambda *a, **k: (_ for _ in ()).throw(OSError('disk full')))
+    with pytest.raises(OSError, match='disk full'): fitted['bpmf'].save(path)
+    assert json.loads((path/'model.json').read_text())['kind'] == 'mf'
+    assert [p.name for p in tmp_path.iterdir()] == ['m']
+
+
+def test_load_errors(tmp_path, fitted):
+    with pytest.raises(FileNotFoundError, match='no model.json'): load(tmp_path)
+    p = fitted['mf'].save(tmp_path/'m')
+    (p/'model.json').write_text(json.dumps({'kind': 'svd', 'version': 1}))
+    with pytest.raises(ValueError, match="model kind 'svd' is not one of"): load(p)
+
+
+# --- command-line functions -------------------------------------------------------------------------------------------
+def test_make_model():
+    assert type(make_model('best')) is Blend and type(make_model('topn')) is EASE and type(make_model('fastai')) is FastaiMF
+    with pytest.raises(ValueError, match="Unknown model kind 'svd'.*mf, nn"): make_model('svd')
+
+
+def test_train_and_similar_cli(ml_dir, tmp_path):
+    out = tmp_path/'model'
+    assert 'saved' in train_cli(str(ml_dir), str(out), kind='topn', show_progress=False)
+    assert json.loads((out/'model.json').read_text())['kind'] == 'topn'
+    assert pd.read_csv(out/'movies.csv').columns.tolist() == ['movie', 'title']
+    text = similar_cli(str(out), 'Movie 1 (2000)', n=3)
+    assert 'Movie 1 (2000)' not in text and text.count('(2000)') == 3
+    assert len(json.loads(similar_cli(str(out), '1', n=4, as_json=True))) == 4
+    with pytest.raises(KeyError, match="Unknown movie 'Movie 99 \\(2000\\)'.*Closest titles"):
+        similar_cli(str(out), 'Movie 99 (2000)')
+    with pytest.raises(FileNotFoundError, match='no model.json'): similar_cli(str(tmp_path), 'Movie 1 (2000)')
+
+
+def test_train_cli_errors(tmp_path, ratings_file):
+    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): train_cli(str(ratings_file), str(tmp_path/'m'), 'svd')
+    with pytest.raises(FileNotFoundError, match='neither a dataset name'): train_cli('nope', str(tmp_path/'m'))
+    assert 'saved' in train_cli(str(ratings_file), str(tmp_path/'m'), 'topn')
+
+
+def test_predict_cli(tmp_path, ratings_file):
+    test = tmp_path/'test.tsv'
+    test.write_text('user\titem\trating\n1\t8\t5\n21\t18\t4.5\n999\t1\t3\n1\t77\t2\n')
+    predict_cli('bpmf', str(ratings_file), str(test), str(tmp_path/'p.csv'))
+    p = pd.read_csv(tmp_path/'p.csv')
+    assert p.columns.tolist() == ['user', 'item', 'prediction'] and len(p) == 4 and p.prediction.notna().all()
+    assert p.prediction[0] > 4 and p.prediction[1] > 4
+    pairs = tmp_path/'pairs.csv'; pairs.write_text('1,8\n21,18\n')
+    predict_cli('topn', str(ratings_file), str(pairs), str(tmp_path/'q.csv'))
+    assert len(pd.read_csv(tmp_path/'q.csv')) == 2
+
+
+def test_predict_cli_errors(tmp_path, ratings_file):
+    bad = tmp_path/'bad.csv'; bad.write_text('user,foo,rating\n1,2,3\n')
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['movie'\]"): predict_cli('mf', str(bad), str(bad), str(tmp_path/'o'))
+    one = tmp_path/'one.csv'; one.write_text('1\n2\n')
+    with pytest.raises(ValueError, match='missing column'): predict_cli('topn', str(ratings_file), str(one), str(tmp_path/'o'))
+    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): predict_cli('svd', str(ratings_file), str(one), 'o')
+    with pytest.raises(FileNotFoundError, match='no such file'): predict_cli('mf', str(tmp_path/'nope.csv'), str(one), 'o')
+
+
+def test_recommend_cli(tmp_path, ratings_file, tg):
+    path = SMALL['topn']().fit(tg[0]).save(tmp_path/'ease')
+    text = recommend_cli(str(path), user=1, n=1)
+    assert text.split()[4:6] == ['1', str(tg[1].movie[0])]
+    out = tmp_path/'recs.csv'
+    recommend_cli('topn', train=str(ratings_file), users='all', n=2, out=str(out))
+    recs = pd.read_csv(out)
+    assert recs.columns.tolist() == ['user', 'item', 'rank'] and recs.user.nunique() == 40
+    assert not len(recs.merge(tg[0], left_on=['user', 'item'], right_on=['user', 'movie']))
+
+
+def test_recommend_cli_errors(tmp_path, ratings_file):
+    with pytest.raises(ValueError, match='either --user ID or --users all'): recommend_cli('topn', train=str(ratings_file))
+    with pytest.raises(ValueError, match='either --user ID or --users all'):
+        recommend_cli('topn', train=str(ratings_file), user=1, users='all')
+    with pytest.raises(ValueError, match="--users takes 'all'"): recommend_cli('topn', train=str(ratings_file), users='some')
+    with pytest.raises(ValueError, match="User id 'bob' is not a number"): recommend_cli('topn', train=str(ratings_file), user='bob')
+    with pytest.raises(KeyError, match='Unknown user id 999'): recommend_cli('topn', train=str(ratings_file), user=999)
+    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): recommend_cli('svd', train=str(ratings_file), user=1)
+    with pytest.raises(ValueError, match='give --train FILE'): recommend_cli('topn', user=1)
