@@ -70,8 +70,9 @@ def exported(module):
     return [n for n in m.__all__ if not n.isupper()]
 
 
-@pytest.mark.parametrize('page,module,min_images', [('data.html', 'data', 2), ('evaluation.html', 'evaluation', 0),
-                                                     ('cli.html', 'cli', 0)])
+@pytest.mark.parametrize('page,module,min_images', [('data.html', 'data', 2), ('evaluation.html', 'evaluation', 2),
+                                                     ('cli.html', 'cli', 0), ('links.html', 'links', 0),
+                                                     ('collab.html', 'collab', 1)])
 def test_api_docs_and_figures(site, browser, page, module, min_images):
     url, _ = site
     browser.get(f'{url}/{page}')
