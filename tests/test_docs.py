@@ -71,7 +71,7 @@ def exported(module):
 
 
 @pytest.mark.parametrize('page,module,min_images', [('data.html', 'data', 2), ('evaluation.html', 'evaluation', 2),
-                                                     ('cli.html', 'cli', 0), ('links.html', 'links', 0),
+                                                     ('cli.html', 'cli', 0), ('link_embeddings.html', 'links', 0),
                                                      ('collab.html', 'collab', 1)])
 def test_api_docs_and_figures(site, browser, page, module, min_images):
     url, _ = site
