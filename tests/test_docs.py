@@ -72,7 +72,7 @@ def exported(module):
 
 @pytest.mark.parametrize('page,module,min_images', [('data.html', 'data', 2), ('evaluation.html', 'evaluation', 2),
                                                      ('cli.html', 'cli', 0), ('link_embeddings.html', 'links', 0),
-                                                     ('collab.html', 'collab', 1)])
+                                                     ('collab.html', 'collab', 1), ('posters.html', 'posters', 3)])
 def test_api_docs_and_figures(site, browser, page, module, min_images):
     url, _ = site
     browser.get(f'{url}/{page}')
