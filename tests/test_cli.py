@@ -77,3 +77,13 @@ def test_train_links_and_similar(home, tmp_path):
     assert res['query']['movie'] == 1 and len(res['results']) == 3
     r = run('similar', '--model', tmp_path/'m', '--movie', 'Toy Stroy (1995)', home=home)
     assert r.returncode == 2 and 'Toy Story (1995)' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_demo_quick_writes_the_report(home, tmp_path):
+    "The README's main job (quick version): the comparison table, then the report with its cold-start section."
+    r = run('demo', '--quick', '--out', tmp_path/'report', home=home)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'most popular' in r.stdout and 'cold start' in r.stdout and 'hybrid (all content)' in r.stdout
+    page = (tmp_path/'report'/'report.html').read_text()
+    assert str(tmp_path/'report'/'report.html') in r.stdout
+    assert page.count('<img') == 4 and 'Cold start: ranking 294 movies nobody has rated' in page and '<li>' in page
