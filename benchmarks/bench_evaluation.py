@@ -21,19 +21,11 @@ os.environ.setdefault('MOVIE_RECS_HOME', tempfile.mkdtemp(prefix='movie_recs_ben
 torch.set_num_threads(1)
 import fastai
 from movie_recs import collab
+from _tables import md  # benchmarks/_tables.py (the script's folder is on sys.path)
 from movie_recs.data import load_movielens, seed_home
 from movie_recs.evaluation import compare_folds, demo_models
 
 HERE = Path(__file__).resolve().parent
-
-
-def md(df, floatfmt='.4f'):
-    "A DataFrame as a Markdown table."
-    cols = [' / '.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
-    lines = ['| ' + ' | '.join([df.index.name or 'model'] + cols) + ' |', '|---' + '|---:' * len(cols) + '|']
-    for i, row in df.iterrows():
-        lines.append('| ' + ' | '.join([str(i)] + ['' if pd.isna(v) else format(v, floatfmt) for v in row]) + ' |')
-    return '\n'.join(lines)
 
 
 def original_split(ratings, seed=42):

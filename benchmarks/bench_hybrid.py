@@ -23,21 +23,13 @@ os.environ.setdefault('MOVIE_RECS_HOME', tempfile.mkdtemp(prefix='movie_recs_ben
 torch.set_num_threads(1)
 import fastai
 from movie_recs import collab
+from _tables import md  # benchmarks/_tables.py (the script's folder is on sys.path)
 from movie_recs.data import (data_home, fetch, link_table, load_movielens, poster_dir, random_split, read_dbpedia,
                              seed_home, user_split)
 from movie_recs.evaluation import evaluate
 from movie_recs.hybrid import ContentModel, Hybrid, PopularityByGenre, compare_cold, content_features
 from movie_recs.links import LinkEmbeddings
 from movie_recs.posters import PosterCNN, check_posters, extract_features, poster_table, train_cli
-
-
-def md(df, floatfmt='.4f'):
-    "A DataFrame as a Markdown table."
-    cols = [' / '.join(map(str, c)) if isinstance(c, tuple) else str(c) for c in df.columns]
-    lines = ['| ' + ' | '.join([df.index.name or 'model'] + cols) + ' |', '|---' + '|---:' * len(cols) + '|']
-    for i, row in df.iterrows():
-        lines.append('| ' + ' | '.join([str(i)] + ['' if pd.isna(v) else format(v, floatfmt) for v in row]) + ' |')
-    return '\n'.join(lines)
 
 
 def main():
