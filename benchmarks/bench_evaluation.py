@@ -2,7 +2,7 @@
 
 Run from the repository root (the data home is seeded from ../shared/data, so nothing is downloaded):
     MOVIE_RECS_HOME=.movie_recs_home python benchmarks/bench_evaluation.py | tee benchmarks/bench_evaluation.txt
-It also writes benchmarks/compare_folds.csv, which nbs/05_evaluation.ipynb plots.
+It also writes benchmarks/compare_folds.csv, which nbs/07_report.ipynb plots.
 Five folds: rating predictors on 5 random folds of ml-latest-small's ratings (each test fold 20%), rankers on 5
 per-user 75/25 splits (seeds 0-4), every test movie relevant, seen movies excluded; mean and standard deviation.
 The original notebooks reported test MSE 1.008 (dot-product MF) and 0.842 (neural variant) on a random 80/12/8
@@ -23,7 +23,7 @@ import fastai
 from movie_recs import collab
 from _tables import md  # benchmarks/_tables.py (the script's folder is on sys.path)
 from movie_recs.data import load_movielens, seed_home
-from movie_recs.evaluation import compare_folds, demo_models
+from movie_recs.report import compare_folds, demo_models
 
 HERE = Path(__file__).resolve().parent
 
@@ -41,9 +41,11 @@ def main():
     ml = load_movielens('ml-latest-small')
     train, valid, test = original_split(ml.ratings)
     rows = {}
-    for name, kind, paper in [('dot-product MF (ours: mf)', 'mf', 1.008), ('neural variant (ours: nn)', 'nn', 0.842),
-                              ('fastai collab_learner', 'fastai', None), ('best (BPMF + MF blend)', 'best', None)]:
-        t = time.perf_counter(); m = collab.make_model(kind, show_progress=False).fit(train); secs = time.perf_counter() - t
+    for name, cls, paper in [('dot-product MF (ours: mf)', collab.MF, 1.008),
+                             ('neural variant (ours: nn)', collab.NeuralMF, 0.842),
+                             ('fastai collab_learner', collab.FastaiMF, None),
+                             ('best (BPMF + MF blend)', collab.Blend, None)]:
+        t = time.perf_counter(); m = cls(show_progress=False).fit(train); secs = time.perf_counter() - t
         mse = lambda d: float(np.mean((m.predict(d.user, d.movie, unknown='mean') - d.rating.to_numpy()) ** 2))
         rows[name] = {'original notebook test MSE': paper, 'ours: test MSE (8%)': mse(test), 'ours: valid MSE (12%)': mse(valid),
                       'fit seconds': secs}
@@ -52,7 +54,7 @@ def main():
     print("What differs: the original split was of an older ml-latest-small (the file is re-released as users rate), "
           "and its trainers used the 12% part for early stopping; ours stop early on a part of the 80%.\n")
 
-    models = demo_models()
+    models = demo_models(ml=ml)
     t = time.perf_counter()
     cmp = compare_folds(models, ml.ratings, folds=5, show_progress=False)
     cmp.to_csv(HERE/'compare_folds.csv')
