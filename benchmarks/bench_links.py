@@ -72,7 +72,7 @@ def main():
     links = link_table(movies, read_dbpedia(), tags=tags).links
     rows = []
 
-    t = time.perf_counter(); model = LinkEmbeddings().fit(links, movies, show_progress=False)
+    t = time.perf_counter(); model = LinkEmbeddings(show_progress=False).fit(links, movies)
     full_s = time.perf_counter() - t
     pm, pl = torch.from_numpy(model.pairs_[0]).long(), torch.from_numpy(model.pairs_[1]).long()
     nm, nl = len(model.movies), len(model.links)
@@ -92,12 +92,12 @@ def main():
               ref_epoch * model.epochs, full_s / (ref_epoch * model.epochs), '< 60 s', full_s < 60)]
 
     train, test = holdout_links(links)
-    held = LinkEmbeddings().fit(train, movies, show_progress=False)
+    held = LinkEmbeddings(show_progress=False).fit(train, movies)
     lp = link_prediction(held, test)
     for col, name in [('auc', 'link prediction ROC AUC'), ('hit_rate', 'link prediction hit rate@10')]:
         e, p, rnd = lp.loc['embedding', col], lp.loc['popularity', col], lp.loc['random', col]
         rows.append((f'{name} (vs popularity; random {rnd:.3f})', e, p, e / p, '', ''))
-    held_i = LinkEmbeddings(negatives='independent').fit(train, movies, show_progress=False)
+    held_i = LinkEmbeddings(negatives="independent", show_progress=False).fit(train, movies)
     lpi = link_prediction(held_i, test)
     rows.append(('link prediction ROC AUC, independent negatives (vs popularity)', lpi.loc['embedding', 'auc'],
                  lpi.loc['popularity', 'auc'], lpi.loc['embedding', 'auc'] / lpi.loc['popularity', 'auc'], '', ''))

@@ -53,7 +53,7 @@ def main():
     row(f'colour histogram, {n:,} posters', f'{n / t_h:.0f} posters/s ({t_h:.1f} s)', f'{n / t_dec:.0f} posters/s',
         f'{t_h / t_dec:.1f}x decode time')
 
-    t_train, cnn = timed(lambda: PosterCNN(epochs=EPOCHS, size=SIZE, device='cpu').fit(posters, show_progress=False))
+    t_train, cnn = timed(lambda: PosterCNN(epochs=EPOCHS, size=SIZE, device='cpu', show_progress=False).fit(posters))
     dev = pick_device()
     t_cold, cvecs = timed(lambda: extract_features(posters, cnn.extractor(device='cpu'), cache, show_progress=False)[0])
     t_warm, cvecs2 = timed(lambda: extract_features(posters, cnn.extractor(device='cpu'), cache, show_progress=False)[0])
@@ -65,14 +65,14 @@ def main():
         f'{t_cold / t_warm:.0f}x faster', '< 10 s', 'yes' if t_warm < 10 else 'NO')
     for arch, m in [('resnet18', 256), ('resnet34', 128), ('resnet50', 64), ('vgg16', 32)]:
         ext = random_backbone(arch, 224, 'cpu')
-        t, v = timed(lambda: extract_features(posters.iloc[:m], ext, None, bs=32, show_progress=False)[0])
+        t, v = timed(lambda: extract_features(posters.iloc[:m], ext, None, batch_size=32, show_progress=False)[0])
         row(f'{arch} at 224 px (random weights, speed only), {m} posters, {v.vectors.shape[1]:,} features',
             f'{m / t:.1f} posters/s', f'{n / t_cold:.0f} posters/s (poster CNN)', f'{(n / t_cold) / (m / t):.0f}x slower',
             '', '')
         del ext
     if dev.type != 'cpu':
         for name, ext in [('poster CNN', cnn.extractor(device=dev)), ('resnet50', random_backbone('resnet50', 224, dev))]:
-            t, _ = timed(lambda: extract_features(posters, ext, None, bs=128, show_progress=False)[0])
+            t, _ = timed(lambda: extract_features(posters, ext, None, batch_size=128, show_progress=False)[0])
             row(f'{name} on {dev.type.upper()}, {n:,} posters', f'{n / t:.0f} posters/s', '', '')
     else: row('GPU rows', 'no GPU on this machine', '', '')
 
