@@ -5,19 +5,81 @@ from pathlib import Path
 import pytest
 
 EXE = Path(sys.executable).parent/'movie_recs'
+ROWS = ['movie', 'title', 'score', 'rank']  # the keys of every --json row that names a movie
 
 
-def run(*args, home):
-    env = {**os.environ, 'MOVIE_RECS_HOME': str(home)}
-    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
+def run(*args, home, **env):
+    env = {**os.environ, 'MOVIE_RECS_HOME': str(home), **env}
+    return subprocess.run([str(EXE), *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+
+
+def py(code, **env):
+    "Run `code` in a fresh interpreter; its stdout."
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.fixture(scope='module')
+def home(tmp_path_factory, shared):
+    "A data home seeded once from the local copy (nothing is downloaded)."
+    h = tmp_path_factory.mktemp('cli')/'home'
+    r = run('data', 'seed', shared, home=h)
+    assert r.returncode == 0 and 'ml-latest-small' in r.stdout, r.stderr
+    return h
 
 
 @pytest.fixture
-def home(tmp_path, shared):
-    r = run('data', 'seed', shared, home=tmp_path/'home')
-    assert r.returncode == 0 and 'ml-latest-small' in r.stdout, r.stderr
-    return tmp_path/'home'
+def offline(tmp_path):
+    "Environment of a machine without the network: every download goes to a mirror that does not exist."
+    return {'MOVIE_RECS_MIRROR': (tmp_path/'no-such-mirror').as_uri()}
 
+
+@pytest.fixture(scope='module')
+def mf(home, tmp_path_factory):
+    "A matrix factorisation trained for one epoch on ml-latest-small."
+    out = tmp_path_factory.mktemp('mf')/'mf'
+    r = run('train', 'collab', '--model', 'mf', '--epochs', '1', '--out', out, home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope='module')
+def links(home, tmp_path_factory):
+    "Link embeddings of ml-latest-small's movies, trained for a few epochs."
+    out = tmp_path_factory.mktemp('links')/'links'
+    r = run('train', 'links', '--out', out, '--epochs', '5', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+# --- starting fast --------------------------------------------------------------------------------------------------
+
+def test_help_and_import_load_no_model_library():
+    "`import movie_recs.cli` and `--help` import none of torch, fastai, torchvision; so does `import movie_recs`."
+    out = py("import sys, contextlib, io\nimport movie_recs\nfrom movie_recs.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()): code = main(['--help'])\n"
+             "print(code, sorted(m for m in ('torch', 'fastai', 'torchvision') if m in sys.modules))")
+    assert out.split() == ['0', '[]'], out
+
+
+def test_package_load_is_lazy(tmp_path):
+    out = py("import sys, movie_recs\n"
+             "try: movie_recs.load(sys.argv[0])\n"
+             "except FileNotFoundError as e: print('not a saved model folder' in str(e) or 'no such' in str(e))\n"
+             "print('torch' in sys.modules)")
+    assert out.split() == ['True', 'False'], out
+
+
+def test_python_dash_m(home):
+    r = subprocess.run([sys.executable, '-m', 'movie_recs', '--help'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'taste' in r.stdout and 'usage: movie_recs' in r.stdout, r.stderr
+    r = subprocess.run([sys.executable, '-m', 'movie_recs', 'data', 'info', 'ml-typo'], capture_output=True, text=True,
+                       env={**os.environ, 'MOVIE_RECS_HOME': str(home)})
+    assert r.returncode == 2 and 'neither a dataset name' in r.stderr
+
+
+# --- data -----------------------------------------------------------------------------------------------------------
 
 def test_info_json(home, shared):
     for what in ['ml-latest-small', shared/'movielens'/'ml-latest-small.zip']:
@@ -28,20 +90,26 @@ def test_info_json(home, shared):
 
 
 def test_info_text_and_folder(home, shared, tmp_path):
-    folder = tmp_path/'ml1m'; shutil.copytree(shared/'movielens'/'ml-1m-meta', folder)
+    folder = tmp_path/'ml1m'
+    shutil.copytree(shared/'movielens'/'ml-1m-meta', folder)
     r = run('data', 'info', folder, home=home)
     assert r.returncode == 0 and 'ratings' in r.stdout and str(folder) in r.stdout
 
 
 def test_fetch_is_a_cache_hit(home):
     r = run('data', 'fetch', 'ml-latest-small', home=home)
-    assert r.returncode == 0 and Path(r.stdout.strip()).joinpath('ml-latest-small', 'ratings.csv').exists()
+    assert r.returncode == 0 and Path(r.stdout.strip()).joinpath('ml-latest-small', 'ratings.csv').exists(), r.stdout
     assert 'cached' in run('data', 'list', home=home).stdout
 
 
 @pytest.mark.parametrize('args,msg', [(['data', 'info', 'ml-typo'], 'neither a dataset name'),
                                       (['data', 'fetch', 'ml-lates-small'], "Did you mean 'ml-latest-small'"),
-                                      (['data', 'seed', '/nonexistent'], 'no such folder')])
+                                      (['data', 'seed', '/nonexistent'], 'no such folder'),
+                                      (['train', 'collab', '--out', 'x', '--model', 'mff'], "Unknown model kind 'mff'"),
+                                      (['train', 'collab', '--out', 'x', '--param', 'n_factors'], 'NAME=VALUE'),
+                                      (['similar', '--model', '/nonexistent/model', '--movie', '1'], 'no such model'),
+                                      (['recommend', '--model', 'mf'], '--user ID'),
+                                      (['taste', '--model', '/nonexistent/model'], '--like')])
 def test_errors(home, args, msg):
     r = run(*args, home=home)
     assert msg in r.stdout + r.stderr
@@ -49,7 +117,8 @@ def test_errors(home, args, msg):
 
 
 def test_bad_file(home, tmp_path):
-    (tmp_path/'bad').mkdir(); (tmp_path/'bad'/'ratings.csv').write_text('userId,movieId,rating\n1,2,9\n')
+    (tmp_path/'bad').mkdir()
+    (tmp_path/'bad'/'ratings.csv').write_text('userId,movieId,rating\n1,2,9\n')
     (tmp_path/'bad'/'movies.csv').write_text('movieId,title,genres\n2,A (2000),Drama\n')
     r = run('data', 'info', tmp_path/'bad', home=home)
     assert r.returncode == 2 and 'ratings.csv: 1 rating(s) outside the scale' in r.stderr
@@ -68,22 +137,108 @@ def test_evaluate_files(home, tmp_path):
     assert r.returncode == 2 and "bad.csv: missing column(s) ['prediction']" in r.stderr
 
 
-def test_train_links_and_similar(home, tmp_path):
-    r = run('train', 'links', '--out', tmp_path/'m', '--epochs', '5', home=home)
+# --- bugs of issue 11 -----------------------------------------------------------------------------------------------
+
+def test_home_flag_reaches_train(home, tmp_path, offline):
+    "`--home DIR train collab` used to ignore --home and download into the default home: here that home is empty and "
+    "offline, so only the --home data can make the run succeed (before or after the sub-command)."
+    empty = tmp_path/'empty'
+    r = run('--home', home, 'train', 'collab', '--model', 'mf', '--epochs', '1', '--out', tmp_path/'a', home=empty,
+            **offline)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path/'a'/'model.json').read_text())['kind'] == 'mf'
+    r = run('train', 'links', '--epochs', '1', '--out', tmp_path/'b', '--home', home, home=empty, **offline)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert not (empty/'downloads').exists()
+
+
+def test_offline_demo_says_how_to_seed(tmp_path, offline):
+    "Offline on an empty data home, `demo` used to say only 'download failed ... check the URL or network'."
+    r = run('demo', '--quick', '--out', tmp_path/'report', home=tmp_path/'empty', **offline)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert 'download failed' in r.stderr and 'movie_recs data seed FOLDER' in r.stderr, r.stderr
+
+
+def test_json_has_one_shape_for_every_kind(home, mf, links):
+    "`--json` used to give an object for a links model and a bare list for a rating model: now rows for both."
+    for model in [mf, links]:
+        r = run('similar', '--model', model, '--movie', 'Toy Story (1995)', '-n', '3', '--json', home=home)
+        rows = json.loads(r.stdout)
+        assert [list(row) for row in rows] == [ROWS] * 3, (model, r.stdout, r.stderr[-2000:])
+        assert 1 not in [row['movie'] for row in rows] and [row['rank'] for row in rows] == [1, 2, 3]
+        r = run('taste', '--model', model, '--like', 'Toy Story (1995)', '--like', 'Finding Nemo (2003)',
+                '--dislike', 'Saw (2004)', '-n', '5', '--json', home=home)
+        rows = json.loads(r.stdout)
+        assert [list(row) for row in rows] == [ROWS] * 5, (model, r.stdout, r.stderr[-2000:])
+        assert not {1, 6377} & {row['movie'] for row in rows}, 'the liked movies are not recommended back'
+    rows = json.loads(run('recommend', '--model', mf, '--user', '1', '-n', '4', '--json', home=home).stdout)
+    assert [list(row) for row in rows] == [['user'] + ROWS] * 4 and {row['user'] for row in rows} == {1}
+
+
+def test_links_similar_links_and_titles(home, links):
+    r = run('similar', '--model', links, '--link', 'George Lucas', '-n', '3', '--json', home=home)
+    rows = json.loads(r.stdout)
+    assert len(rows) == 3 and {'link', 'score', 'rank'} <= set(rows[0]), r.stdout + r.stderr
+    r = run('similar', '--model', links, '--movie', 'star wars', home=home)
+    assert r.returncode == 2 and 'Star Wars: Episode IV - A New Hope (1977)' in r.stderr and 'Traceback' not in r.stderr
+    r = run('recommend', '--model', links, '--user', '1', home=home)
+    assert r.returncode == 2 and 'ranks=False' in r.stderr, r.stderr
+
+
+def test_predict_needs_a_rating_model(home, tmp_path, mf):
+    "A command that needs an ability the model lacks says so, before any training, with exit status 2."
+    (tmp_path/'r.csv').write_text('user,item,rating\n1,1,4\n1,2,3\n2,1,5\n2,3,2\n')
+    r = run('predict', '--model', 'topn', '--train', tmp_path/'r.csv', '--test', tmp_path/'r.csv', '--out',
+            tmp_path/'p.csv', home=home)
+    assert r.returncode == 2 and 'cannot predict ratings (predicts_ratings=False)' in r.stderr, r.stderr
+    assert not (tmp_path/'p.csv').exists()
+    (tmp_path/'pairs.csv').write_text('user,item\n1,1\n1,3114\n999999,1\n')
+    r = run('predict', '--model', mf, '--test', tmp_path/'pairs.csv', '--out', tmp_path/'p.csv', home=home)
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path/'m'/'model.json').read_text())['kind'] == 'links'
-    r = run('similar', '--model', tmp_path/'m', '--movie', 'Toy Story (1995)', '-n', '3', '--json', home=home)
-    res = json.loads(r.stdout)
-    assert res['query']['movie'] == 1 and len(res['results']) == 3
-    r = run('similar', '--model', tmp_path/'m', '--movie', 'Toy Stroy (1995)', home=home)
-    assert r.returncode == 2 and 'Toy Story (1995)' in r.stderr and 'Traceback' not in r.stderr
+    assert (tmp_path/'p.csv').read_text().splitlines()[0] == 'user,item,prediction'
+
+
+def test_recommend_csv_for_evaluate(home, tmp_path):
+    "A kind fitted on --train recommends for every user, seen movies excluded, in the CSV `evaluate` reads."
+    (tmp_path/'r.csv').write_text('user,item,rating\n' + ''.join(f'{u},{i},{1 + (u * i) % 5}\n' for u in range(1, 21)
+                                                               for i in range(1, 31) if (u + i) % 3))
+    r = run('recommend', '--model', 'topn', '--train', tmp_path/'r.csv', '--users', 'all', '-n', '3', '--out',
+            tmp_path/'recs.csv', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = [line.split(',') for line in (tmp_path/'recs.csv').read_text().splitlines()]
+    assert rows[0] == ['user', 'item', 'rank'] and len({u for u, _, _ in rows[1:]}) == 20
+    assert all((int(u) + int(i)) % 3 == 0 for u, i, _ in rows[1:]), 'a rated movie was recommended'
+
+
+def test_train_hybrid_and_taste(home, tmp_path):
+    r = run('train', 'hybrid', '--param', 'links=false', '--param', 'posters=false', '--out', tmp_path/'h', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert json.loads((tmp_path/'h'/'model.json').read_text())['kind'] == 'hybrid'
+    r = run('taste', '--model', tmp_path/'h', '--like', 'Toy Story (1995)', '-n', '3', '--json', home=home)
+    assert [list(row) for row in json.loads(r.stdout)] == [ROWS] * 3, r.stderr[-2000:]
 
 
 def test_demo_quick_writes_the_report(home, tmp_path):
-    "The README's main job (quick version): the comparison table, then the report with its cold-start section."
+    "The README's main job (quick version): the data, the comparison table, then the report."
     r = run('demo', '--quick', '--out', tmp_path/'report', home=home)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert 'most popular' in r.stdout and 'cold start' in r.stdout and 'hybrid (all content)' in r.stdout
-    page = (tmp_path/'report'/'report.html').read_text()
-    assert str(tmp_path/'report'/'report.html') in r.stdout
-    assert page.count('<img') == 4 and 'Cold start: ranking 294 movies nobody has rated' in page and '<li>' in page
+    assert 'ml-latest-small' in r.stdout and str(tmp_path/'report'/'report.html') in r.stdout
+    assert '<img' in (tmp_path/'report'/'report.html').read_text()
+
+
+@pytest.fixture(scope='module')
+def few_posters(shared, tmp_path_factory):
+    "300 posters of the local copy, enough to train the poster CNN for an epoch in seconds."
+    folder = tmp_path_factory.mktemp('posters')
+    for f in sorted((shared/'posters'/'ml1m-w185').glob('*.jpg'))[:300]: shutil.copyfile(f, folder/f.name)
+    return folder
+
+
+def test_train_posters_similar_and_features(home, shared, few_posters, tmp_path):
+    r = run('train', 'posters', '--data', few_posters, '--movies', shared/'movielens'/'ml-1m-meta', '--epochs', '1',
+            '--param', 'size=64', '--out', tmp_path/'cnn', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = json.loads(run('similar', '--model', tmp_path/'cnn', '--movie', '1', '-n', '3', '--json', home=home).stdout)
+    assert [list(row) for row in rows] == [ROWS] * 3, 'a poster model answers in the same shape as every other kind'
+    r = run('features', '--posters', few_posters, '--out', tmp_path/'hist.npz', home=home)
+    assert r.returncode == 0 and '300 posters' in r.stdout, r.stderr[-3000:]
