@@ -219,7 +219,8 @@ def _train_posters(args:argparse.Namespace):
     table = posters.poster_table(args.data or poster_dir(args.home), ml.movies)
     cnn = _construct(posters.PosterCNN, _params(args, epochs=6, show_progress=args.verbose), 'PosterCNN')
     cnn.fit(table, ml.movies)
-    cnn.embed(table, data_home(args.home)/'poster_features')
+    good, _ = posters.check_posters(table, show_progress=False)  # unreadable or tiny posters get no vector
+    cnn.embed(good, data_home(args.home)/'poster_features')
     return cnn
 
 def _train_hybrid(args:argparse.Namespace):

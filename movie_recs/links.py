@@ -262,7 +262,7 @@ def _link(self:LinkEmbeddings, name:str):
                                      "Give the name with its exact case.")
     close = difflib.get_close_matches(str(name), self.links.ids.tolist(), n=5, cutoff=0.6)
     raise KeyError(f"Unknown link {name!r}." + (f" Closest links: {'; '.join(close)}." if close else '')
-                   + f" Give a name as Wikipedia titles the page, e.g. {self.links.ids[np.argmax(self.counts)]!r}.")
+                   + f" Give a name as Wikipedia titles the page, e.g. {str(self.links.ids[np.argmax(self.counts)])!r}.")
 
 # %% ../nbs/02_link_embeddings.ipynb #b5ad3942
 @patch
