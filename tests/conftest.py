@@ -1,5 +1,5 @@
-"Shared fixtures: the local copy of the official data, and a local HTTP server standing in for the internet."
-import threading
+"Shared fixtures: the local copy of the official data, a local HTTP server standing in for the internet, the CLI."
+import re, threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,3 +51,24 @@ def reply(body: bytes, status=200, length=None, headers=()):
         h.end_headers(); h.wfile.write(body)
         if length is not None: h.close_connection = True
     return route
+
+
+class CLI:
+    "The `movie_recs` command run in-process through `movie_recs.cli.main`, its output captured by pytest's `capsys`."
+    def __init__(self, capsys): self.capsys = capsys
+    def run(self, *args):
+        "Run `movie_recs ARGS`: (exit status, stdout, stderr)."
+        from movie_recs.cli import main
+        rc = main([str(a) for a in args])
+        out, err = self.capsys.readouterr()
+        return rc, out, err
+    def fails(self, msg, *args):
+        "Check that `movie_recs ARGS` stops with exit status 2 and `msg` (a regex) in its one-line error, no traceback."
+        rc, out, err = self.run(*args)
+        assert rc == 2 and err.startswith('movie_recs: error: ') and 'Traceback' not in err, (rc, out, err)
+        assert re.search(msg, err), err
+        return err
+
+
+@pytest.fixture
+def cli(capsys): return CLI(capsys)

@@ -3,8 +3,9 @@ import logging, zipfile
 
 import pytest
 
-from movie_recs.data import (fetch, link_table, load_movielens, open_poster, poster_index, read_dbpedia, read_ratings,
-                             read_wikipedia, seed_home)
+from movie_recs.data import load_movielens, read_ratings
+from movie_recs.download import fetch, seed_home
+from movie_recs.sources import open_poster, poster_index, read_dbpedia, read_wikipedia
 
 MOVIES = 'movieId,title,genres\n1,Toy Story (1995),Comedy\n'
 

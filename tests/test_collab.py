@@ -1,4 +1,4 @@
-"Collaborative filtering: known answers, save/load, fold-in, seen-item exclusion and every CLI error path."
+"Collaborative filtering: known answers, save/load, fold-in, seen-item exclusion and every command-line error path."
 import json
 
 import numpy as np
@@ -6,20 +6,20 @@ import pandas as pd
 import pytest
 import torch
 
-from movie_recs import collab
-from movie_recs.collab import (BPMF, EASE, MF, Blend, FastaiMF, NeuralMF, load, make_model, predict_cli, recommend_cli,
-                               similar_cli, taste_groups, train_cli)
+from movie_recs import core
+from movie_recs.collab import BPMF, EASE, MF, Blend, FastaiMF, NeuralMF, make_model
+from movie_recs.core import load, taste_groups
 
 torch.set_num_threads(1)
 SMALL = dict(
-    mf=lambda: MF(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=40, valid_frac=0, show_progress=False),
-    nn=lambda: NeuralMF(n_factors=8, hidden=16, dropout=0, lr=0.02, reg=0.01, bs=64, epochs=40, valid_frac=0,
+    mf=lambda: MF(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=40, valid_frac=0, show_progress=False),
+    nn=lambda: NeuralMF(n_factors=8, hidden=16, dropout=0, lr=0.02, reg=0.01, batch_size=64, epochs=40, valid_frac=0,
                         show_progress=False),
     bpmf=lambda: BPMF(n_factors=4, samples=30, show_progress=False),
     topn=lambda: EASE(lam=1.0, min_rating=4),
-    blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30), mf=dict(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=40),
-                        show_progress=False),
-    fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, bs=64, show_progress=False),
+    blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30),
+                        mf=dict(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=40), show_progress=False),
+    fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, batch_size=64, show_progress=False),
 )
 
 
@@ -75,9 +75,17 @@ def test_training_is_deterministic(tg):
 
 
 def test_early_stopping_uses_a_validation_part_of_train(tg):
-    m = MF(n_factors=8, lr=0.05, reg=0.01, bs=64, epochs=15, valid_frac=0.2, show_progress=False).fit(tg[0])
+    m = MF(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=15, valid_frac=0.2, show_progress=False).fit(tg[0])
     assert m.history.valid_rmse.notna().all() and 1 <= m.best_epoch <= 15
     assert m.best_epoch == int(m.history.epoch[m.history.valid_rmse.idxmin()])
+
+
+def test_abilities_are_declared_honestly(fitted):
+    for kind, m in fitted.items():
+        assert m.kind == kind and m.ranks and m.folds_in, kind
+        assert m.predicts_ratings == (kind != 'topn'), kind
+    with pytest.raises(NotImplementedError, match=r"EASE \('topn'\) cannot predict ratings"):
+        fitted['topn'].predict([1], [1])
 
 
 # --- seen items, unknown ids ------------------------------------------------------------------------------------------
@@ -111,7 +119,7 @@ def test_fold_in_errors(fitted, ml_dir):
     with pytest.raises(KeyError, match='Unknown movie id 77'): fitted['mf'].recommend_for({77: 5})
     m = SMALL['mf']().fit(*_ml(ml_dir))
     assert m.recommend_for({'Movie 1 (2000)': 5, 'Movie 2 (2000)': 5}, n=1).movie.between(3, 10).all()
-    with pytest.raises(KeyError, match=r"Unknown movie 'Movie 1 \(1999\)'.*Closest titles: Movie 1 \(2000\)"):
+    with pytest.raises(KeyError, match=r"movie 'Movie 1 \(1999\)'.*Closest titles: Movie 1 \(2000\)"):
         m.recommend_for({'Movie 1 (1999)': 5})
 
 
@@ -124,8 +132,10 @@ def _ml(d):
 @pytest.mark.parametrize('kind', list(SMALL))
 def test_save_load_round_trip(fitted, tg, tmp_path, kind):
     m = fitted[kind]; m2 = load(m.save(tmp_path/kind))
-    assert type(m2) is type(m)
-    np.testing.assert_allclose(m2.predict(tg[0].user, tg[0].movie), m.predict(tg[0].user, tg[0].movie), atol=1e-5)
+    assert type(m2) is type(m) and m2.get_params() == m.get_params()
+    if m.predicts_ratings:
+        np.testing.assert_allclose(m2.predict(tg[0].user, tg[0].movie), m.predict(tg[0].user, tg[0].movie), atol=1e-5)
+    np.testing.assert_allclose(m2.scores([1, 21]), m.scores([1, 21]), atol=1e-5)
     pd.testing.assert_frame_equal(m2.recommend(n=3), m.recommend(n=3))
     pd.testing.assert_frame_equal(m2.recommend_for({1: 5, 2: 5}), m.recommend_for({1: 5, 2: 5}), atol=1e-4)
     meta = json.loads((tmp_path/kind/'model.json').read_text())
@@ -135,7 +145,7 @@ def test_save_load_round_trip(fitted, tg, tmp_path, kind):
 
 def test_failed_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
     path = fitted['mf'].save(tmp_path/'m')
-    monkeypatch.setattr(collab.np, 'savez', lambda *a, **k: (_ for _ in ()).throw(OSError('disk full')))
+    monkeypatch.setattr(core.np, 'savez', lambda *a, **k: (_ for _ in ()).throw(OSError('disk full')))
     with pytest.raises(OSError, match='disk full'): fitted['bpmf'].save(path)
     assert json.loads((path/'model.json').read_text())['kind'] == 'mf'
     assert [p.name for p in tmp_path.iterdir()] == ['m']
@@ -144,73 +154,94 @@ def test_failed_save_keeps_the_old_model(fitted, tmp_path, monkeypatch):
 def test_load_errors(tmp_path, fitted):
     with pytest.raises(FileNotFoundError, match='no model.json'): load(tmp_path)
     p = fitted['mf'].save(tmp_path/'m')
-    (p/'model.json').write_text(json.dumps({'kind': 'svd', 'version': 1}))
-    with pytest.raises(ValueError, match="model kind 'svd' is not one of"): load(p)
+    meta = json.loads((p/'model.json').read_text())
+    (p/'model.json').write_text(json.dumps(meta | {'kind': 'svd'}))
+    with pytest.raises(ValueError, match="model kind 'svd'.*known: .*mf"): load(p)
+    (p/'model.json').write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=r"holds a 'mf' model, not a BPMF"): BPMF.load(p)
 
 
-# --- command-line functions -------------------------------------------------------------------------------------------
+# --- the command line -------------------------------------------------------------------------------------------------
 def test_make_model():
     assert type(make_model('best')) is Blend and type(make_model('topn')) is EASE and type(make_model('fastai')) is FastaiMF
     with pytest.raises(ValueError, match="Unknown model kind 'svd'.*mf, nn"): make_model('svd')
 
 
-def test_train_and_similar_cli(ml_dir, tmp_path):
+def test_train_and_similar_cli(ml_dir, tmp_path, cli):
     out = tmp_path/'model'
-    assert 'saved' in train_cli(str(ml_dir), str(out), kind='topn', show_progress=False)
+    rc, text, err = cli.run('train', 'collab', '--data', ml_dir, '--out', out, '--model', 'topn')
+    assert rc == 0 and 'saved' in text, err
     assert json.loads((out/'model.json').read_text())['kind'] == 'topn'
     assert pd.read_csv(out/'movies.csv').columns.tolist() == ['movie', 'title']
-    text = similar_cli(str(out), 'Movie 1 (2000)', n=3)
-    assert 'Movie 1 (2000)' not in text and text.count('(2000)') == 3
-    assert len(json.loads(similar_cli(str(out), '1', n=4, as_json=True))) == 4
-    with pytest.raises(KeyError, match="Unknown movie 'Movie 99 \\(2000\\)'.*Closest titles"):
-        similar_cli(str(out), 'Movie 99 (2000)')
-    with pytest.raises(FileNotFoundError, match='no model.json'): similar_cli(str(tmp_path), 'Movie 1 (2000)')
+    rc, text, _ = cli.run('similar', '--model', out, '--movie', 'Movie 1 (2000)', '-n', 3)
+    assert rc == 0 and 'Movie 1 (2000)' not in text and text.count('(2000)') == 3
+    rc, text, _ = cli.run('similar', '--model', out, '--movie', '1', '-n', 4, '--json')
+    rows = json.loads(text)
+    assert rc == 0 and len(rows) == 4 and 1 not in [r['movie'] for r in rows]
+    cli.fails('no model.json', 'similar', '--model', tmp_path, '--movie', 'Movie 1 (2000)')
+    cli.fails(r"movie 'Movie 99 \(2000\)'.*Closest titles", 'similar', '--model', out, '--movie', 'Movie 99 (2000)')
 
 
-def test_train_cli_errors(tmp_path, ratings_file):
-    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): train_cli(str(ratings_file), str(tmp_path/'m'), 'svd')
-    with pytest.raises(FileNotFoundError, match='neither a dataset name'): train_cli('nope', str(tmp_path/'m'))
-    assert 'saved' in train_cli(str(ratings_file), str(tmp_path/'m'), 'topn')
+def test_train_cli_errors(tmp_path, ratings_file, cli):
+    cli.fails("Unknown model kind 'svd'", 'train', 'collab', '--data', ratings_file, '--out', tmp_path/'m',
+              '--model', 'svd')
+    cli.fails('neither a dataset name', 'train', 'collab', '--data', 'nope', '--out', tmp_path/'m')
+    assert not (tmp_path/'m').exists()
+    rc, text, err = cli.run('train', 'collab', '--data', ratings_file, '--out', tmp_path/'m', '--model', 'topn')
+    assert rc == 0 and 'saved' in text, err
 
 
-def test_predict_cli(tmp_path, ratings_file):
+def test_predict_cli(tmp_path, ratings_file, cli):
     test = tmp_path/'test.tsv'
     test.write_text('user\titem\trating\n1\t8\t5\n21\t18\t4.5\n999\t1\t3\n1\t77\t2\n')
-    predict_cli('bpmf', str(ratings_file), str(test), str(tmp_path/'p.csv'))
+    rc, _, err = cli.run('predict', '--model', 'bpmf', '--train', ratings_file, '--test', test, '--out', tmp_path/'p.csv')
+    assert rc == 0, err
     p = pd.read_csv(tmp_path/'p.csv')
     assert p.columns.tolist() == ['user', 'item', 'prediction'] and len(p) == 4 and p.prediction.notna().all()
     assert p.prediction[0] > 4 and p.prediction[1] > 4
     pairs = tmp_path/'pairs.csv'; pairs.write_text('1,8\n21,18\n')
-    predict_cli('topn', str(ratings_file), str(pairs), str(tmp_path/'q.csv'))
-    assert len(pd.read_csv(tmp_path/'q.csv')) == 2
+    rc, _, err = cli.run('predict', '--model', 'mf', '--train', ratings_file, '--test', pairs, '--out', tmp_path/'q.csv')
+    assert rc == 0 and len(pd.read_csv(tmp_path/'q.csv')) == 2, err
+    cli.fails("'topn' model cannot predict ratings", 'predict', '--model', 'topn', '--train', ratings_file,
+              '--test', pairs, '--out', tmp_path/'r.csv')
+    assert not (tmp_path/'r.csv').exists()
 
 
-def test_predict_cli_errors(tmp_path, ratings_file):
+def test_predict_cli_errors(tmp_path, ratings_file, cli):
     bad = tmp_path/'bad.csv'; bad.write_text('user,foo,rating\n1,2,3\n')
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['movie'\]"): predict_cli('mf', str(bad), str(bad), str(tmp_path/'o'))
+    cli.fails(r"missing column\(s\) \['movie'\]", 'predict', '--model', 'mf', '--train', bad, '--test', bad,
+              '--out', tmp_path/'o')
     one = tmp_path/'one.csv'; one.write_text('1\n2\n')
-    with pytest.raises(ValueError, match='missing column'): predict_cli('topn', str(ratings_file), str(one), str(tmp_path/'o'))
-    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): predict_cli('svd', str(ratings_file), str(one), 'o')
-    with pytest.raises(FileNotFoundError, match='no such file'): predict_cli('mf', str(tmp_path/'nope.csv'), str(one), 'o')
+    cli.fails('missing column', 'predict', '--model', 'bpmf', '--train', ratings_file, '--test', one,
+              '--out', tmp_path/'o')
+    cli.fails("Unknown model kind 'svd'", 'predict', '--model', 'svd', '--train', ratings_file, '--test', one,
+              '--out', tmp_path/'o')
+    cli.fails('no such file', 'predict', '--model', 'mf', '--train', tmp_path/'nope.csv', '--test', one,
+              '--out', tmp_path/'o')
 
 
-def test_recommend_cli(tmp_path, ratings_file, tg):
+def test_recommend_cli(tmp_path, ratings_file, tg, cli):
     path = SMALL['topn']().fit(tg[0]).save(tmp_path/'ease')
-    text = recommend_cli(str(path), user=1, n=1)
-    assert text.split()[4:6] == ['1', str(tg[1].movie[0])]
+    rc, text, err = cli.run('recommend', '--model', path, '--user', 1, '-n', 1)
+    assert rc == 0 and text.splitlines()[1].split()[:2] == ['1', str(tg[1].movie[0])], (text, err)
+    rc, text, _ = cli.run('recommend', '--model', path, '--user', 1, '--user', 21, '-n', 1, '--json')
+    rows = json.loads(text)
+    assert [(r['user'], r['movie'], r['rank']) for r in rows] == [(1, tg[1].movie[0], 1), (21, tg[1].movie[20], 1)]
     out = tmp_path/'recs.csv'
-    recommend_cli('topn', train=str(ratings_file), users='all', n=2, out=str(out))
+    rc, _, err = cli.run('recommend', '--model', 'topn', '--train', ratings_file, '--users', 'all', '-n', 2,
+                         '--out', out)
+    assert rc == 0, err
     recs = pd.read_csv(out)
     assert recs.columns.tolist() == ['user', 'item', 'rank'] and recs.user.nunique() == 40
     assert not len(recs.merge(tg[0], left_on=['user', 'item'], right_on=['user', 'movie']))
 
 
-def test_recommend_cli_errors(tmp_path, ratings_file):
-    with pytest.raises(ValueError, match='either --user ID or --users all'): recommend_cli('topn', train=str(ratings_file))
-    with pytest.raises(ValueError, match='either --user ID or --users all'):
-        recommend_cli('topn', train=str(ratings_file), user=1, users='all')
-    with pytest.raises(ValueError, match="--users takes 'all'"): recommend_cli('topn', train=str(ratings_file), users='some')
-    with pytest.raises(ValueError, match="User id 'bob' is not a number"): recommend_cli('topn', train=str(ratings_file), user='bob')
-    with pytest.raises(KeyError, match='Unknown user id 999'): recommend_cli('topn', train=str(ratings_file), user=999)
-    with pytest.raises(ValueError, match="Unknown model kind 'svd'"): recommend_cli('svd', train=str(ratings_file), user=1)
-    with pytest.raises(ValueError, match='give --train FILE'): recommend_cli('topn', user=1)
+def test_recommend_cli_errors(tmp_path, ratings_file, cli):
+    train = ['--model', 'topn', '--train', ratings_file]
+    cli.fails('either --user ID.* or --users all', 'recommend', *train)
+    cli.fails('either --user ID.* or --users all', 'recommend', *train, '--user', 1, '--users', 'all')
+    cli.fails("--users takes 'all'", 'recommend', *train, '--users', 'some')
+    cli.fails("'bob'.*(number|numeric)|(number|numeric).*'bob'", 'recommend', *train, '--user', 'bob')
+    cli.fails('Unknown user id 999', 'recommend', *train, '--user', 999)
+    cli.fails("Unknown model kind 'svd'", 'recommend', '--model', 'svd', '--train', ratings_file, '--user', 1)
+    cli.fails('give --train FILE', 'recommend', '--model', 'topn', '--user', 1)

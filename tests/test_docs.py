@@ -70,7 +70,9 @@ def exported(module):
     return [n for n in m.__all__ if not n.isupper()]
 
 
-@pytest.mark.parametrize('page,module,min_images', [('data.html', 'data', 2), ('evaluation.html', 'evaluation', 2),
+@pytest.mark.parametrize('page,module,min_images', [('core.html', 'core', 0), ('data.html', 'data', 2),
+                                                     ('data.html', 'download', 0), ('data.html', 'sources', 0),
+                                                     ('evaluation.html', 'evaluation', 0), ('report.html', 'report', 2),
                                                      ('cli.html', 'cli', 0), ('link_embeddings.html', 'links', 0),
                                                      ('collab.html', 'collab', 1), ('posters.html', 'posters', 3)])
 def test_api_docs_and_figures(site, browser, page, module, min_images):

@@ -4,7 +4,8 @@ import io, json, shutil, zipfile
 import pytest
 from conftest import reply
 
-from movie_recs.data import DATASETS, Dataset, Remote, fetch, load_movielens, sha256sum
+from movie_recs.data import load_movielens
+from movie_recs.download import DATASETS, Dataset, Remote, fetch, sha256sum
 
 ML_SMALL = 'ml-latest-small.zip'
 

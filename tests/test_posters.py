@@ -1,4 +1,4 @@
-"Poster features: bad images, the cache, the weights-missing message, the trained CNN's save/load and CLI functions."
+"Poster features: bad images, the cache, the weights-missing message, the trained CNN's save/load and the command line."
 import json
 
 import numpy as np
@@ -8,11 +8,12 @@ import torch
 import torchvision
 from PIL import Image
 
-from movie_recs.data import MovieVectors
+from movie_recs import core
+from movie_recs.core import MovieVectors, load
 from movie_recs.posters import (ColourHistogram, FeatureCache, PosterCNN, TorchExtractor, WeightsMissing, backbone,
-                                check_posters, extract_features, features_cli, genre_matrix, genre_metrics,
-                                genre_overlap, get_extractor, load_poster, pick_device, poster_dls, poster_table,
-                                pretrained_extractor, similar_cli, similar_posters, tiny_cnn, train_cli, weights_path)
+                                check_posters, extract_features, genre_matrix, genre_metrics, genre_overlap,
+                                get_extractor, load_poster, pick_device, poster_dls, poster_table, pretrained_extractor,
+                                similar_posters, tiny_cnn, weights_path)
 
 torch.set_num_threads(1)
 RED, BLUE = [200, 30, 30], [30, 30, 200]
@@ -162,16 +163,17 @@ class Counting(ColourHistogram):
 def test_cache_hit_and_resume(toy, tmp_path):
     folder, movies = toy
     t = poster_table(folder, movies)
-    with pytest.raises(KeyboardInterrupt): extract_features(t, Counting(fail_after=1), tmp_path/'c', bs=4, show_progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        extract_features(t, Counting(fail_after=1), tmp_path/'c', batch_size=4, show_progress=False)
     assert len(list((tmp_path/'c').rglob('*.npy'))) == 4  # the first batch was kept
     resumed = Counting()
-    vecs, skipped = extract_features(t, resumed, tmp_path/'c', bs=4, show_progress=False)
+    vecs, skipped = extract_features(t, resumed, tmp_path/'c', batch_size=4, show_progress=False)
     assert resumed.seen == 7 and len(vecs) == 11 and skipped.movie.tolist() == [101, 102]
     again = Counting()
-    vecs2, _ = extract_features(t, again, tmp_path/'c', bs=4, show_progress=False)
+    vecs2, _ = extract_features(t, again, tmp_path/'c', batch_size=4, show_progress=False)
     assert again.calls == 0
     np.testing.assert_array_equal(vecs2.vectors, vecs.vectors)
-    fresh, _ = extract_features(t, Counting(), None, bs=4, show_progress=False)
+    fresh, _ = extract_features(t, Counting(), None, batch_size=4, show_progress=False)
     np.testing.assert_array_equal(fresh.vectors, vecs.vectors)
     assert vecs.name == 'posters-hist-8x4x4-16'
 
@@ -211,7 +213,7 @@ def test_similar_and_overlap_known_answer(toy):
     folder, movies = toy
     good, _ = check_posters(poster_table(folder, movies), show_progress=False)
     vecs, _ = extract_features(good[good.movie <= 8], 'histogram', show_progress=False)
-    sim = similar_posters(vecs, 'Movie 2 (2000)', k=3, movies=movies)
+    sim = similar_posters(vecs, 'Movie 2 (2000)', n=3, movies=movies)
     assert set(sim.movie) == {4, 6, 8} and sim.title.tolist()[0].startswith('Movie')
     assert genre_overlap(vecs, movies, k=3) == {'overlap': 1.0, 'random': 3 / 7, 'lift': 7 / 3}
     shuffled = MovieVectors(vecs.ids, vecs.vectors[[0, 2, 1, 3, 4, 6, 5, 7]])  # swap 2<->3 and 6<->7: mixed colours
@@ -235,15 +237,15 @@ def test_genre_metrics_against_prior():
 def fitted(toy):
     folder, movies = toy
     good, _ = check_posters(poster_table(folder, movies), show_progress=False)
-    cnn = PosterCNN(size=32, epochs=1, bs=4, valid_pct=0.3, device='cpu')
-    return cnn.fit(poster_table(folder, movies), show_progress=False), good  # broken files are skipped, no crash
+    cnn = PosterCNN(size=32, epochs=1, batch_size=4, valid_frac=0.3, device='cpu', show_progress=False)
+    return cnn.fit(poster_table(folder, movies)), good  # broken files are skipped, no crash
 
 
 def test_tiny_cnn_and_dls(toy):
     assert tiny_cnn()(torch.zeros(1, 3, 128, 128)).shape == (1, 1000)
     folder, movies = toy
     good, _ = check_posters(poster_table(folder, movies), show_progress=False)
-    dls = poster_dls(good, size=32, bs=2, valid_pct=0.2, device='cpu')
+    dls = poster_dls(good, size=32, batch_size=2, valid_frac=0.2, device='cpu')
     assert len(dls.valid_ds) == 2 and list(dls.vocab) == ['Action', 'Drama', 'Romance']
     with pytest.raises(ValueError, match=r"missing column\(s\) \['genres'\]"): poster_dls(good.drop(columns='genres'))
     with pytest.raises(ValueError, match="Unknown arch 'vgg11'"): PosterCNN(arch='vgg11')
@@ -252,7 +254,9 @@ def test_tiny_cnn_and_dls(toy):
 def test_fit_embed_evaluate(fitted):
     cnn, good = fitted
     assert cnn.genres == ['Action', 'Drama', 'Romance'] and len(cnn.valid_ids) == 3 and len(cnn.history) == 1
-    vecs = cnn.embed(good, show_progress=False)
+    assert not cnn.has_vectors and not (cnn.ranks or cnn.predicts_ratings or cnn.folds_in)
+    vecs = cnn.embed(good)
+    assert cnn.has_vectors and cnn.movie_vectors() is vecs
     assert vecs.vectors.shape == (10, 512) and (vecs.vectors >= 0).all()
     ev = cnn.evaluate(good)
     assert ev.index.tolist() == ['cnn', 'genre prior'] and ((ev[['map', 'f1']] >= 0) & (ev[['map', 'f1']] <= 1)).all().all()
@@ -261,61 +265,77 @@ def test_fit_embed_evaluate(fitted):
 
 def test_save_load_round_trip(fitted, tmp_path):
     cnn, good = fitted
-    cnn.embed(good, show_progress=False)
+    cnn.embed(good)
     d = cnn.save(tmp_path/'m')
     meta = json.loads((d/'model.json').read_text())
-    assert meta['kind'] == 'posters' and meta['version'] == 1 and meta['genres'] == cnn.genres and meta['size'] == 32
-    assert sorted(p.name for p in d.iterdir()) == ['model.json', 'movies.csv', 'vectors.npz', 'weights.pt']
-    back = PosterCNN.load(d, device='cpu')
-    a, _ = extract_features(good, back.extractor(), show_progress=False)
+    assert meta['kind'] == 'posters' and meta['version'] == 1 and meta['genres'] == cnn.genres
+    assert meta['params']['size'] == 32
+    assert sorted(p.name for p in d.iterdir()) == ['model.json', 'movie_vectors.npz', 'movies.csv', 'weights.npz']
+    with np.load(d/'weights.npz', allow_pickle=False) as z: assert len(z.files) > 3  # torch weights as plain arrays
+    back = load(d)
+    assert type(back) is PosterCNN and back.get_params() == cnn.get_params()
+    a, _ = extract_features(good, back.extractor(device='cpu'), show_progress=False)
     b, _ = extract_features(good, cnn.extractor(device='cpu'), show_progress=False)
     np.testing.assert_array_equal(a.vectors, b.vectors)
     pd.testing.assert_frame_equal(back.similar('Movie 1 (2000)', 3), cnn.similar('Movie 1 (2000)', 3))
     assert get_extractor(d, device='cpu').name == cnn.extractor(device='cpu').name
     np.testing.assert_array_equal(back.valid_ids, cnn.valid_ids)
+    assert PosterCNN.load(d).genres == cnn.genres
 
 
 def test_save_is_atomic(fitted, tmp_path, monkeypatch):
     cnn, _ = fitted
     d = cnn.save(tmp_path/'models'/'m')
-    before = (d/'weights.pt').read_bytes()
+    before = (d/'weights.npz').read_bytes()
     def boom(*a, **k): raise OSError('disk full')
-    monkeypatch.setattr(torch, 'save', boom)
+    monkeypatch.setattr(core.np, 'savez', boom)
     with pytest.raises(OSError, match='disk full'): cnn.save(d)
-    assert (d/'weights.pt').read_bytes() == before and [p.name for p in (tmp_path/'models').iterdir()] == ['m']
+    assert (d/'weights.npz').read_bytes() == before and [p.name for p in (tmp_path/'models').iterdir()] == ['m']
 
 
 def test_load_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match='no model.json'): PosterCNN.load(tmp_path)
-    (tmp_path/'model.json').write_text(json.dumps({'kind': 'links', 'version': 1}))
-    with pytest.raises(ValueError, match="a 'links' model"): PosterCNN.load(tmp_path)
+    from movie_recs.links import LinkEmbeddings
+    links = pd.DataFrame({'movie': [1, 2, 3, 1, 2, 3], 'link': ['a'] * 3 + ['b'] * 3})
+    LinkEmbeddings(epochs=1, n_factors=4).fit(links).save(tmp_path/'links')
+    with pytest.raises(ValueError, match="holds a 'links' model, not a PosterCNN"): PosterCNN.load(tmp_path/'links')
     with pytest.raises(ValueError, match='not fitted'): PosterCNN().save(tmp_path/'x')
 
 
-# ---- CLI functions ---------------------------------------------------------------------------------------------------
+# ---- the command line ------------------------------------------------------------------------------------------------
 
-def test_train_and_similar_cli(toy, tmp_path):
+def test_train_and_similar_cli(toy, tmp_path, cli):
     folder, movies = toy
     ml = tmp_path/'ml'; ml.mkdir()
     (ml/'movies.dat').write_bytes(''.join(f"{m}::{t}::{'|'.join(g)}\n" for m, t, g in
                                           zip(movies.movie, movies.title, movies.genres)).encode('iso-8859-1'))
-    msg = train_cli(tmp_path/'model', folder, ml, epochs=1, size=32, cache_dir=tmp_path/'c', device='cpu',
-                    show_progress=False)
-    assert len(list((tmp_path/'c').rglob('*.npy'))) == 10
-    assert msg.startswith('Trained on 10 posters (3 skipped), held out 2') and 'genre mAP' in msg
-    out = similar_cli(tmp_path/'model', 'Movie 1 (2000)', n=3)
-    assert out.splitlines()[0].split() == ['movie', 'title', 'score'] and len(out.splitlines()) == 4
-    recs = json.loads(similar_cli(tmp_path/'model', '1', n=9, as_json=True))
-    assert len(recs) == 9 and 1 not in [r['movie'] for r in recs] and set(recs[0]) == {'movie', 'title', 'score'}
-    with pytest.raises(KeyError, match='Closest titles'): similar_cli(tmp_path/'model', 'Movie 1 (1990)x')
-    with pytest.raises(FileNotFoundError, match='no model.json'): similar_cli(tmp_path, 'Movie 1 (2000)')
+    rc, msg, err = cli.run('--home', tmp_path/'home', 'train', 'posters', '--out', tmp_path/'model', '--data', folder,
+                           '--movies', ml, '--epochs', 1, '--param', 'size=32')
+    assert rc == 0 and 'saved' in msg, err
+    assert len(list((tmp_path/'home'/'poster_features').rglob('*.npy'))) == 10  # embeddings cached in the data home
+    m = load(tmp_path/'model')
+    assert len(m.movie_vectors()) == 10 and len(m.valid_ids) == 2  # 10 readable posters (3 skipped), 2 held out
+    assert m.history is not None and len(m.history) == 1
+    rc, out, _ = cli.run('similar', '--model', tmp_path/'model', '--movie', 'Movie 1 (2000)', '-n', 3)
+    assert rc == 0 and out.splitlines()[0].split() == ['movie', 'title', 'score', 'rank'] and len(out.splitlines()) == 4
+    rc, out, _ = cli.run('similar', '--model', tmp_path/'model', '--movie', '1', '-n', 9, '--json')
+    recs = json.loads(out)
+    assert len(recs) == 9 and 1 not in [r['movie'] for r in recs] and set(recs[0]) == {'movie', 'title', 'score', 'rank'}
+    rc, out, _ = cli.run('similar', '--model', tmp_path/'model', '--movie', '1', '-n', 50, '--json')
+    recs = json.loads(out)  # more than the catalogue holds: the other 9 movies, never the movie itself
+    assert rc == 0 and len(recs) == 9 and 1 not in [r['movie'] for r in recs]
+    cli.fails('Closest titles', 'similar', '--model', tmp_path/'model', '--movie', 'Movie 1 (1990)x')
+    cli.fails('no model.json', 'similar', '--model', tmp_path, '--movie', 'Movie 1 (2000)')
 
 
-def test_features_cli(toy, tmp_path, monkeypatch):
+def test_features_cli(toy, tmp_path, cli):
     folder, _ = toy
-    monkeypatch.setenv('MOVIE_RECS_HOME', str(tmp_path/'home'))
-    msg = features_cli(tmp_path/'h.npz', 'histogram', folder, show_progress=False)
+    rc, msg, err = cli.run('--home', tmp_path/'home', 'features', '--out', tmp_path/'h.npz', '--extractor', 'histogram',
+                           '--posters', folder)
+    assert rc == 0, err
     assert msg.startswith('11 posters (2 unreadable, skipped) x 128 features (posters-hist-8x4x4-64)')
     assert len(list((tmp_path/'home'/'poster_features').rglob('*.npy'))) == 11  # the default cache is in the data home
     assert MovieVectors.load(tmp_path/'h.npz').ids.tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 103, 104, 105]
-    with pytest.raises(WeightsMissing, match='ResNet34_Weights'): features_cli(tmp_path/'r.npz', 'resnet34', folder, tmp_path/'no.pth')
+    cli.fails('ResNet34_Weights', '--home', tmp_path/'home', 'features', '--out', tmp_path/'r.npz', '--extractor',
+              'resnet34', '--posters', folder, '--weights', tmp_path/'no.pth')
+    assert not (tmp_path/'r.npz').exists()

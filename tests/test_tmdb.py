@@ -4,7 +4,7 @@ import json
 import pytest
 from conftest import reply
 
-from movie_recs.data import fetch_posters, open_poster
+from movie_recs.sources import fetch_posters, open_poster
 
 
 @pytest.fixture
