@@ -36,13 +36,8 @@ def _content(ml:MovieLens, # A loaded release (ml-latest-small)
              home:str|Path|None=None, # Data home, for the DBpedia links and the posters
             ) -> tuple: # (content features, link table, poster vectors or None)
     "Content of `ml`'s movies for the hybrid and the poster taste model."
-    lt = link_table(ml.movies, read_dbpedia(fetch('dbpedia-ml1m', home, show_progress=False)), genres=False)
-    lv = links.LinkEmbeddings(epochs=60, show_progress=False).fit(lt.links, ml.movies).movie_vectors()
-    pv, pdir = None, poster_dir(home)
-    if any(pdir.glob('*.jpg')):
-        good, _ = posters.check_posters(posters.poster_table(pdir, ml.movies), show_progress=False)
-        pv, _ = posters.extract_features(good, 'histogram', show_progress=False)
-    return hybrid.content_features(ml.movies, lv, pv), lt.links, pv
+    lv, lt, pv = hybrid.content_sources(ml, home)  # a missing source (offline) is skipped with a warning
+    return hybrid.content_features(ml.movies, lv, pv), lt, pv
 
 # %% ../nbs/07_report.ipynb #ee537c66
 def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
