@@ -2,7 +2,7 @@
 
 Run from the repository root (the data home is seeded from ../shared/data, so nothing is downloaded):
     MOVIE_RECS_HOME=.movie_recs_home python benchmarks/bench_evaluation.py | tee benchmarks/bench_evaluation.txt
-It also writes benchmarks/compare_folds.csv, which nbs/07_report.ipynb plots.
+It also writes benchmarks/compare_folds.csv, which nbs/09_report.ipynb plots.
 Five folds: rating predictors on 5 random folds of ml-latest-small's ratings (each test fold 20%), rankers on 5
 per-user 75/25 splits (seeds 0-4), every test movie relevant, seen movies excluded; mean and standard deviation.
 The original notebooks reported test MSE 1.008 (dot-product MF) and 0.842 (neural variant) on a random 80/12/8
