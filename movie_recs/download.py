@@ -33,6 +33,7 @@ class Remote:
     fname: str
     sha256: str|None = None
 
+# %% ../nbs/02_download.ipynb #ddb4994d
 @dataclass(frozen=True)
 class Dataset:
     "A named dataset: its `files`, whether the (single) file is an `archive` to extract, and a `description`."
@@ -95,6 +96,16 @@ def _check_sha(path, expected, what):
                             f"the official one; nothing was kept. Fetch it again, or check the source.")
     return got
 
+# %% ../nbs/02_download.ipynb #b8e5e5d3
+def _copy_stream(src, out, total, show_progress, chunk=1 << 20):
+    from fastprogress.fastprogress import progress_bar  # lazily: it pulls in fasthtml
+    n = max(1, -(-total // chunk)) if total else 0
+    pb = progress_bar(range(n), leave=False) if show_progress and n > 1 else None
+    i = 0
+    for block in iter(lambda: src.read(chunk), b''):
+        out.write(block); i += 1
+        if pb is not None: pb.update(min(i, n))
+
 # %% ../nbs/02_download.ipynb #ff9c23dc
 def download(url:str, # Where to get it (http, https or file URL)
              dest:str|Path, # Final path of the file
@@ -124,16 +135,6 @@ def download(url:str, # Where to get it (http, https or file URL)
     except BaseException:
         if os.path.exists(tmp): os.remove(tmp)
         raise
-
-# %% ../nbs/02_download.ipynb #b8e5e5d3
-def _copy_stream(src, out, total, show_progress, chunk=1 << 20):
-    from fastprogress.fastprogress import progress_bar  # lazily: it pulls in fasthtml
-    n = max(1, -(-total // chunk)) if total else 0
-    pb = progress_bar(range(n), leave=False) if show_progress and n > 1 else None
-    i = 0
-    for block in iter(lambda: src.read(chunk), b''):
-        out.write(block); i += 1
-        if pb is not None: pb.update(min(i, n))
 
 # %% ../nbs/02_download.ipynb #28c93423
 def _check_member(name, archive, is_link=False):

@@ -28,6 +28,17 @@ def uri_title(uri:str, # A DBpedia resource URI
     "Turn `http://dbpedia.org/resource/What_About_Bob%3F` into `What About Bob?`."
     return urllib.parse.unquote(uri.rsplit('/', 1)[-1]).replace('_', ' ')
 
+# %% ../nbs/03_sources.ipynb #3b70eebf
+def _dbpedia_mapping(folder):
+    maps = []
+    if (folder/'mappings.tsv').exists():
+        maps.append(pd.read_csv(folder/'mappings.tsv', sep='\t', names=['movie', 'title', 'uri'], dtype=str, quoting=3))
+    if (folder/'ml1m_dbpedia_uris.csv').exists():
+        maps.append(pd.read_csv(folder/'ml1m_dbpedia_uris.csv', header=0, names=['movie', 'uri'], dtype=str))
+    if not maps: raise FileNotFoundError(f"{folder}: no mappings.tsv or ml1m_dbpedia_uris.csv to join on.")
+    m = pd.concat(maps, ignore_index=True)[['movie', 'uri']].dropna()
+    return m.assign(movie=m.movie.astype('int32')).drop_duplicates('uri').reset_index(drop=True)
+
 # %% ../nbs/03_sources.ipynb #22042d8c
 def read_dbpedia(folder:str|Path|None=None, # Folder with `dbo_<property>.edgelist` and mapping files; default: fetch
                 ) -> tuple: # (links: movie_uri, link, kind; mapping: movie, uri)
@@ -43,16 +54,10 @@ def read_dbpedia(folder:str|Path|None=None, # Folder with `dbo_<property>.edgeli
     links = pd.DataFrame({'movie_uri': e.movie_uri, 'link': e.link_uri.map(uri_title), 'kind': e.kind})
     return links, _dbpedia_mapping(folder)
 
-# %% ../nbs/03_sources.ipynb #3b70eebf
-def _dbpedia_mapping(folder):
-    maps = []
-    if (folder/'mappings.tsv').exists():
-        maps.append(pd.read_csv(folder/'mappings.tsv', sep='\t', names=['movie', 'title', 'uri'], dtype=str, quoting=3))
-    if (folder/'ml1m_dbpedia_uris.csv').exists():
-        maps.append(pd.read_csv(folder/'ml1m_dbpedia_uris.csv', header=0, names=['movie', 'uri'], dtype=str))
-    if not maps: raise FileNotFoundError(f"{folder}: no mappings.tsv or ml1m_dbpedia_uris.csv to join on.")
-    m = pd.concat(maps, ignore_index=True)[['movie', 'uri']].dropna()
-    return m.assign(movie=m.movie.astype('int32')).drop_duplicates('uri').reset_index(drop=True)
+# %% ../nbs/03_sources.ipynb #23d6e0b9
+def _wiki_year(title, infobox):
+    m = re.search(r'\((\d{4})[^)]*film\)', title) or re.search(r'\b(1[89]\d\d|20\d\d)\b', str(infobox.get('released', '')))
+    return int(m.group(1)) if m else None
 
 # %% ../nbs/03_sources.ipynb #ae6e630e
 def read_wikipedia(path:str|Path, # Newline-delimited JSON: [title, infobox, links, rotten_tomatoes, rating] per line
@@ -72,11 +77,7 @@ def read_wikipedia(path:str|Path, # Newline-delimited JSON: [title, infobox, lin
     df['year'] = pd.array([_wiki_year(t, ib) for t, ib in zip(df.title, df.infobox)], dtype='Int16')
     return df
 
-# %% ../nbs/03_sources.ipynb #e7747344
-def _wiki_year(title, infobox):
-    m = re.search(r'\((\d{4})[^)]*film\)', title) or re.search(r'\b(1[89]\d\d|20\d\d)\b', str(infobox.get('released', '')))
-    return int(m.group(1)) if m else None
-
+# %% ../nbs/03_sources.ipynb #c65276cc
 def match_titles(titles:pd.DataFrame, # Columns `title` and `year` (year may be missing)
                  movies:pd.DataFrame, # MovieLens movies: movie, title, year
                 ) -> pd.Series: # MovieLens movie id per row of `titles` (<NA> where unmatched)
