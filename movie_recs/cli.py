@@ -110,6 +110,7 @@ def data_fetch(args:argparse.Namespace):
     from movie_recs.data import fetch
     print(fetch(args.name, args.home, mirror=args.mirror, force=args.force, show_progress=args.verbose))
 
+# %% ../nbs/10_cli.ipynb #970c979d
 def data_seed(args:argparse.Namespace):
     "Copy official files from a local folder into the data home."
     from movie_recs.data import data_home, seed_home

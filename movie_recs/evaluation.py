@@ -49,12 +49,14 @@ def precision_at_k(hits:np.ndarray, # (users, k) gains; > 0 means relevant
     "Share of the top k that is relevant."
     return (np.asarray(hits) > 0).mean(1)
 
+# %% ../nbs/07_evaluation.ipynb #8dff445b
 def recall_at_k(hits:np.ndarray, # (users, k) gains
                 n_rel:np.ndarray, # Relevant test movies per user
                ) -> np.ndarray:
     "Share of the user's relevant movies found in the top k."
     return (np.asarray(hits) > 0).sum(1) / np.maximum(n_rel, 1)
 
+# %% ../nbs/07_evaluation.ipynb #52dda3e4
 def hit_rate(hits:np.ndarray, # (users, k) gains
             ) -> np.ndarray:
     "1 where at least one of the top k is relevant."
@@ -68,6 +70,7 @@ def reciprocal_rank(hits:np.ndarray, # (users, k) gains
     first = rel.argmax(1)
     return np.where(rel.any(1), 1 / (first + 1), 0.0)
 
+# %% ../nbs/07_evaluation.ipynb #51160701
 def average_precision(hits:np.ndarray, # (users, k) gains
                       n_rel:np.ndarray, # Relevant test movies per user
                      ) -> np.ndarray:
@@ -132,6 +135,7 @@ def coverage(recs:pd.DataFrame, # user, movie, rank
     "Share of the catalogue recommended to at least one user."
     return recs.movie.nunique() / n_movies
 
+# %% ../nbs/07_evaluation.ipynb #75d01da9
 def novelty(recs:pd.DataFrame, # user, movie, rank
             train:pd.DataFrame, # Training ratings (for popularity)
            ) -> float:
