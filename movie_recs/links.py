@@ -424,17 +424,19 @@ def fit(self:TasteRanker, ratings:pd.DataFrame, # user, movie, rating
     self.stars = sp.csr_matrix((r[last], (u[last], i[last])), shape=self.seen.shape)
     return self
 
-# %% ../nbs/04_link_embeddings.ipynb #cb9318f5
+# %% ../nbs/04_link_embeddings.ipynb #60552c6d
 @patch
 def catalogue(self:TasteRanker) -> np.ndarray:
     "Every movie with a vector: the taste models can rank movies nobody rated."
     return self.vectors.ids
 
+# %% ../nbs/04_link_embeddings.ipynb #f0faee67
 @patch
 def movie_vectors(self:TasteRanker) -> MovieVectors:
     "The movie vectors the taste models are trained on."
     return self.vectors
 
+# %% ../nbs/04_link_embeddings.ipynb #061b828a
 @patch
 def find(self:TasteRanker, movie:str|int, # A title as a fan types it, or a movie id
         ) -> int:
@@ -549,6 +551,7 @@ def movie_attributes(movies:pd.DataFrame, # MovieLens movies (movie, year)
         out['mean_rating'] = g['mean'].where(g['size'] >= min_ratings).reindex(out.index).astype('float')
     return out
 
+# %% ../nbs/04_link_embeddings.ipynb #5690a564
 def wikipedia_attributes(wiki:pd.DataFrame, # `read_wikipedia()` output
                          movies:pd.DataFrame, # MovieLens movies, to match the titles to
                         ) -> pd.DataFrame: # Indexed by movie: rotten_tomatoes (%) and log10_gross (log10 of US$)

@@ -207,7 +207,7 @@ def get_extractor(extractor:str|Path|object='histogram', # 'histogram', a `BACKB
     raise ValueError(f"Unknown extractor {extractor!r}: use 'histogram', one of {list(BACKBONES)}, "
                      "or the folder of a saved PosterCNN (with model.json).")
 
-# %% ../nbs/06_posters.ipynb #5c96f44b
+# %% ../nbs/06_posters.ipynb #6f9aff12
 class FeatureCache:
     "Features on disk: one `.npy` per image at `<folder>/<extractor name>/<sha256 of the image bytes>.npy`."
     def __init__(self, folder:str|Path, # Cache root
@@ -225,6 +225,7 @@ class FeatureCache:
         with open(tmp, 'wb') as f: np.save(f, x)
         os.replace(tmp, p)
 
+# %% ../nbs/06_posters.ipynb #11dca656
 def _hash(path):
     try: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError: return None
