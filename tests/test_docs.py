@@ -70,8 +70,8 @@ def exported(module):
     return [n for n in m.__all__ if not n.isupper()]
 
 
-@pytest.mark.parametrize('page,module,min_images', [('core.html', 'core', 0), ('data.html', 'data', 2),
-                                                     ('data.html', 'download', 0), ('data.html', 'sources', 0),
+@pytest.mark.parametrize('page,module,min_images', [('core.html', 'core', 0), ('data.html', 'data', 1),
+                                                     ('download.html', 'download', 0), ('sources.html', 'sources', 2),
                                                      ('evaluation.html', 'evaluation', 0), ('report.html', 'report', 2),
                                                      ('cli.html', 'cli', 0), ('link_embeddings.html', 'links', 0),
                                                      ('collab.html', 'collab', 1), ('posters.html', 'posters', 3)])
