@@ -130,10 +130,31 @@ def _fmt_info(i:dict) -> str:
         f"  dates    {i['first_date']} to {i['last_date']}",
         f"  density  {i['density']:>12.4%}"])
 
+def _summary(name:str, home) -> tuple: # (summary file or None, stamp of the dataset's files)
+    "Where `data info` keeps the summary of a downloaded registry dataset, and the files' (name, size, mtime) it is for."
+    from movie_recs.download import DATASETS, data_home  # the standard library only: no pandas
+    if name not in DATASETS: return None, None
+    files = [data_home(home)/'downloads'/name/r.fname for r in DATASETS[name].files]
+    if not all(f.is_file() for f in files): return None, None
+    return files[0].parent/'info.json', [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+
+def _cached_info(path, stamp) -> dict|None:
+    "The saved summary when it was made from exactly these files, else None."
+    try: saved = json.loads(path.read_text())
+    except (OSError, ValueError): return None
+    return saved.get('info') if isinstance(saved, dict) and saved.get('stamp') == stamp else None
+
 def data_info(args:argparse.Namespace):
-    "Print the counts of a dataset given by registry name, folder or archive."
-    from movie_recs.data import dataset_info, load_movielens
-    info = dataset_info(load_movielens(args.name_or_path, args.home))
+    "Print the counts of a dataset given by registry name, folder or archive; a downloaded dataset's are kept."
+    path, stamp = _summary(args.name_or_path, args.home)
+    info = _cached_info(path, stamp) if path else None
+    if info is None:
+        from movie_recs.data import dataset_info, load_movielens
+        info = dataset_info(load_movielens(args.name_or_path, args.home))
+        if path:
+            tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+            tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
+            os.replace(tmp, path)
     print(json.dumps(info) if args.json else _fmt_info(info))
 
 # %% ../nbs/10_cli.ipynb #29ba4a46

@@ -89,6 +89,19 @@ def test_info_json(home, shared):
         assert all(isinstance(info[k], int) for k in ['ratings', 'users', 'movies'])
 
 
+def test_info_summary_is_kept_and_needs_no_pandas(home):
+    first = run('data', 'info', 'ml-latest-small', '--json', home=home).stdout
+    assert (home/'downloads'/'ml-latest-small'/'info.json').is_file()
+    code = ("import sys; from movie_recs.cli import main; main(['data', 'info', 'ml-latest-small', '--json']); "
+            "print([m for m in ('pandas', 'numpy', 'torch') if m in sys.modules])")
+    out = py(code, MOVIE_RECS_HOME=str(home)).splitlines()
+    assert json.loads(out[0]) == json.loads(first) and out[1] == '[]', out
+    zip_ = home/'downloads'/'ml-latest-small'/'ml-latest-small.zip'
+    os.utime(zip_, ns=(zip_.stat().st_atime_ns, zip_.stat().st_mtime_ns + 10**9))  # the archive changed: recount
+    out = py(code, MOVIE_RECS_HOME=str(home)).splitlines()
+    assert json.loads(out[0]) == json.loads(first) and 'pandas' in out[1], out
+
+
 def test_info_text_and_folder(home, shared, tmp_path):
     folder = tmp_path/'ml1m'
     shutil.copytree(shared/'movielens'/'ml-1m-meta', folder)
