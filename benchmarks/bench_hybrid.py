@@ -29,7 +29,8 @@ from movie_recs.data import (data_home, fetch, link_table, load_movielens, poste
 from movie_recs.evaluation import evaluate
 from movie_recs.hybrid import ContentModel, Hybrid, PopularityByGenre, compare_cold, content_features
 from movie_recs.links import LinkEmbeddings
-from movie_recs.posters import PosterCNN, check_posters, extract_features, poster_table, train_cli
+from movie_recs.posters import PosterCNN, check_posters, extract_features, poster_table
+from movie_recs.cli import main as movie_recs_cli
 
 
 def main():
@@ -38,12 +39,13 @@ def main():
           f"cores {os.cpu_count()}  torch threads 1  load average at start {os.getloadavg()[0]:.1f}\n")
     ml = load_movielens('ml-latest-small')
     lt = link_table(ml.movies, read_dbpedia(fetch('dbpedia-ml1m', show_progress=False)), genres=False)
-    links = LinkEmbeddings(epochs=60).fit(lt.links, ml.movies, show_progress=False).movie_vectors()
+    links = LinkEmbeddings(epochs=60, show_progress=False).fit(lt.links, ml.movies).movie_vectors()
     pt, _ = check_posters(poster_table(poster_dir(), ml.movies), show_progress=False)
     hist, _ = extract_features(pt, 'histogram', show_progress=False)
     cnn_dir = data_home()/'models'/'posters'
-    if not (cnn_dir/'model.json').exists(): print(train_cli(cnn_dir, show_progress=False))
-    cnn = PosterCNN.load(cnn_dir).vectors
+    if not (cnn_dir/'model.json').exists():
+        movie_recs_cli(['train', 'posters', '--out', str(cnn_dir), '--movies', str(SHARED/'movielens'/'ml-1m-meta')])
+    cnn = PosterCNN.load(cnn_dir).movie_vectors()
     fh, fc = content_features(ml.movies, links, hist), content_features(ml.movies, links, cnn)
     pool = np.intersect1d(pt.movie, ml.ratings.movie)
     print(f"cold pool: {len(pool):,} rated movies with a poster ({len(np.intersect1d(pool, links.ids)):,} of them with "
@@ -66,9 +68,9 @@ def main():
     warm = {'mf': (lambda: collab.make_model('mf', **kw), 'rating topn'),
             'best CF for ratings: blend (BPMF + MF)': (lambda: collab.make_model('best', **kw), 'rating'),
             'best CF for top-N: topn (EASE)': (lambda: collab.make_model('topn', **kw), 'topn'),
-            'hybrid (cf=mf, CNN posters)': (lambda: Hybrid(fc, ml.movies, **kw), 'rating topn'),
-            'hybrid (cf=mf, ranker=EASE, CNN posters)': (lambda: Hybrid(fc, ml.movies, ranker='topn', **kw), 'topn'),
-            'hybrid (cf=best blend, CNN posters)': (lambda: Hybrid(fc, ml.movies, cf='best', **kw), 'rating')}
+            'hybrid (cf=mf, CNN posters)': (lambda: Hybrid(fc, lt.links, **kw), 'rating topn'),
+            'hybrid (cf=mf, ranker=EASE, CNN posters)': (lambda: Hybrid(fc, lt.links, ranker='topn', **kw), 'topn'),
+            'hybrid (cf=best blend, CNN posters)': (lambda: Hybrid(fc, lt.links, cf='best', **kw), 'rating')}
     for name, (make, kinds) in warm.items():
         r = {}
         if 'rating' in kinds: e = evaluate(make(), rating); r |= {'rmse': e['rmse'], 'fit s (rating)': e['fit_seconds']}

@@ -185,8 +185,9 @@ class GlobalMean(Model):
     predicts_ratings, ranks = True, False
     _params = ('seed',)
     def __init__(self, *, seed:int=42, # Unused (the mean is deterministic); kept for the common API
+                 show_progress:bool=False, # Unused (nothing to show); kept for the common API
                 ):
-        self.seed = seed
+        self.seed, self.show_progress = seed, show_progress
     def fit(self, ratings:pd.DataFrame, # user, movie, rating
             movies:pd.DataFrame|None=None, # movie, title: to answer by title
            ) -> GlobalMean:
@@ -213,8 +214,9 @@ class Biases(Model):
     def __init__(self, *, damping:float=5.0, # Shrinks the biases of users and movies with few ratings towards 0
                  iters:int=10, # Alternating updates
                  seed:int=42, # Unused (the fit is deterministic); kept for the common API
+                 show_progress:bool=False, # Unused (nothing to show); kept for the common API
                 ):
-        self.damping, self.iters, self.seed = damping, iters, seed
+        self.damping, self.iters, self.seed, self.show_progress = damping, iters, seed, show_progress
     def fit(self, ratings:pd.DataFrame, # user, movie, rating
             movies:pd.DataFrame|None=None, # movie, title: to answer by title
            ) -> Biases:
@@ -251,8 +253,9 @@ class MostPopular(Model):
     kind = 'most-popular'
     _params = ('seed',)
     def __init__(self, *, seed:int=42, # Unused (counting is deterministic); kept for the common API
+                 show_progress:bool=False, # Unused (nothing to show); kept for the common API
                 ):
-        self.seed = seed
+        self.seed, self.show_progress = seed, show_progress
     def fit(self, ratings:pd.DataFrame, # user, movie[, rating]
             movies:pd.DataFrame|None=None, # movie, title: to answer by title
            ) -> MostPopular:
@@ -271,8 +274,9 @@ class RandomRanker(Model):
     kind = 'random'
     _params = ('seed',)
     def __init__(self, *, seed:int=42, # Seeds each user's random scores
+                 show_progress:bool=False, # Unused (nothing to show); kept for the common API
                 ):
-        self.seed = seed
+        self.seed, self.show_progress = seed, show_progress
     def fit(self, ratings:pd.DataFrame, # user, movie[, rating]
             movies:pd.DataFrame|None=None, # movie, title: to answer by title
            ) -> RandomRanker:
