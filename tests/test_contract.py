@@ -475,3 +475,13 @@ def test_failed_save_keeps_the_old_model(model, fx, tmp_path, monkeypatch, how):
     _same(before, _outputs(core.load(tmp_path/'model'), fx), f'after a save that failed in {how}')
     left = sorted(p.name for p in tmp_path.iterdir() if p.name != 'model')
     assert not left, f"a failed save left {left} beside the model folder"
+
+
+def test_every_kind_takes_seed_and_show_progress():
+    "One spelling across the package: every registered kind is built the same way with only keyword arguments."
+    import movie_recs.hybrid, movie_recs.evaluation, movie_recs.posters  # noqa: F401 (registers every kind)
+    from movie_recs.core import MODELS
+    assert len(MODELS) >= 16, sorted(MODELS)
+    for kind, cls in MODELS.items():
+        m = cls(seed=3, show_progress=False)
+        assert m.seed == 3 and m.show_progress is False and m.get_params()['seed'] == 3, kind
