@@ -17,7 +17,8 @@ from fastcore.basics import patch
 # %% auto #0
 __all__ = ['MODELS', 'FORMAT_VERSION', 'require_columns', 'Vocab', 'top_n', 'mask_seen', 'recommendations', 'MovieVectors',
            'Split', 'parse_title', 'normalise_title', 'title_aliases', 'find_movie', 'is_model_folder', 'save_folder',
-           'register', 'read_meta', 'load', 'Model', 'taste_groups']
+           'register', 'read_meta', 'load', 'Model', 'TooLarge', 'parse_size', 'fmt_size', 'available_memory',
+           'taste_groups']
 
 # %% ../nbs/00_core.ipynb #a01aceea
 def require_columns(df:pd.DataFrame, # A table from a user or a file
@@ -359,6 +360,8 @@ class Model:
     predicts_ratings, ranks, has_vectors, folds_in = False, True, False, False
     _params = ('seed',)  # keyword-only constructor arguments, saved in model.json
     seed = 42
+    max_ratings = None  # the most training ratings the kind fits in a few minutes on a 2-core laptop (None: no limit)
+    instead = "Fit it on fewer ratings, or use kind 'mf' (it scales to any size that fits in memory)."
     def get_params(self) -> dict:
         "The hyperparameters, as passed to the constructor."
         return {k: getattr(self, k) for k in self._params}
@@ -369,6 +372,67 @@ class Model:
         users = f"{len(self.users):,} users x " if hasattr(self, 'users') else ''
         fitted = f"; {users}{len(self.movies):,} movies" if self.is_fitted else '; not fitted'
         return f"{type(self).__name__}({params}{fitted})"
+
+# %% ../nbs/00_core.ipynb #d4cea15d
+class TooLarge(ValueError):
+    "A model that would not fit in memory, or finish in reasonable time, on this data; the message names what to use."
+
+_UNITS = {'': 1, 'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30, 'T': 1 << 40}
+
+def parse_size(text:str|int, # Bytes, or a number with a unit: '500M', '8G', '1.5GB'
+              ) -> int: # Bytes
+    "Bytes in a size a person writes (K, M, G, T are powers of 1024; a trailing 'B' is allowed)."
+    if isinstance(text, (int, np.integer)): return int(text)
+    m = re.fullmatch(r'\s*([0-9]*\.?[0-9]+)\s*([KMGT]?)I?B?\s*', str(text).upper())
+    if not m: raise ValueError(f"Cannot read the size {text!r}: write bytes or a number with K, M, G or T, e.g. '8G'.")
+    return int(float(m[1]) * _UNITS[m[2]])
+
+def fmt_size(n:int) -> str:
+    "A byte count for people: '14.2 GB', '512 MB'."
+    for unit, f in (('TB', 1 << 40), ('GB', 1 << 30), ('MB', 1 << 20), ('KB', 1 << 10)):
+        if n >= f: return f"{n / f:.1f} {unit}"
+    return f"{int(n)} B"
+
+def available_memory() -> int:
+    "Bytes a fit may use: `$MOVIE_RECS_MEMORY` (e.g. '8G') when set, else the memory the system reports as available."
+    env = os.environ.get('MOVIE_RECS_MEMORY')
+    if env:
+        try: return parse_size(env)
+        except ValueError as e: raise ValueError(f"MOVIE_RECS_MEMORY: {e}") from None
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemAvailable:'): return int(line.split()[1]) * 1024
+    except OSError: pass
+    try: return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    except (ValueError, OSError, AttributeError): return 1 << 34  # unknown: assume 16 GB
+
+# %% ../nbs/00_core.ipynb #7003568d
+@patch
+def memory_needed(self:Model, n_ratings:int, # Training ratings
+                  n_users:int, # Distinct users
+                  n_movies:int, # Distinct movies
+                 ) -> int: # Estimated peak bytes of `fit` (and of `recommend` in chunks)
+    "Estimated peak memory of fitting this model: index arrays, the seen matrix and a chunk of scores, plus the kind's own."
+    index = n_ratings * (8 + 8 + 4 + 12) + (n_users + n_movies) * 16  # positions, ratings, seen (CSR), vocabularies
+    return index + 1024 * n_movies * 4 * 3  # scores of one chunk of users, with top-N's copies
+
+@patch
+def check_size(self:Model, n_ratings:int, # Training ratings
+               n_users:int, # Distinct users
+               n_movies:int, # Distinct movies
+               memory:int|str|None=None, # Bytes (or '8G') the fit may use; default `available_memory()`
+              ):
+    "Raise `TooLarge`, naming what to use instead, when fitting on data of this size would not fit or would take too long."
+    name = type(self).__name__
+    if self.max_ratings is not None and n_ratings > self.max_ratings:
+        raise TooLarge(f"{name} ({self.kind!r}) takes at most {self.max_ratings:,} training ratings on a laptop "
+                       f"(its fit time grows too fast); these have {n_ratings:,}. {self.instead}")
+    need = self.memory_needed(n_ratings, n_users, n_movies)
+    have = available_memory() if memory is None else parse_size(memory)
+    if need > have:
+        src = 'set by MOVIE_RECS_MEMORY' if memory is None and os.environ.get('MOVIE_RECS_MEMORY') else 'available'
+        raise TooLarge(f"{name} ({self.kind!r}) on {n_ratings:,} ratings, {n_users:,} users and {n_movies:,} movies needs "
+                       f"about {fmt_size(need)} of memory, more than the {fmt_size(have)} {src}. {self.instead}")
 
 # %% ../nbs/00_core.ipynb #15cb729b
 @patch
@@ -381,6 +445,7 @@ def _index(self:Model, ratings:pd.DataFrame, # user, movie[, rating]; without ra
     if not len(ratings): raise ValueError(f"{ratings.attrs.get('where', 'ratings')}: there are no ratings to fit on.")
     self.users = Vocab(np.unique(ratings.user.to_numpy()), 'user')
     self.movies = Vocab(np.unique(ratings.movie.to_numpy()), 'movie')
+    self.check_size(len(ratings), len(self.users), len(self.movies))  # before anything big is allocated
     u, i = self.users.index(ratings.user.to_numpy()), self.movies.index(ratings.movie.to_numpy())
     r = ratings.rating.to_numpy('float32') if 'rating' in ratings else np.ones(len(u), 'float32')
     self.seen = sp.csr_matrix((np.ones(len(u), 'float32'), (u, i)), shape=(len(self.users), len(self.movies)))
@@ -433,13 +498,13 @@ def _scores(self:Model, u:np.ndarray, # User positions
     raise NotImplementedError(f"{type(self).__name__} does not rank movies for users (ranks=False).")
 
 @patch
-def recommend(self:Model, uids=None, # User ids (one or many); default every user in the training data
-              n:int=10, # How many movies per user
-              exclude_seen:bool=True, # Leave out the movies each user rated in the training data
-              candidates=None, # Only rank these movie ids (unknown ones are skipped); default the whole catalogue
-              chunk:int=1024, # Users scored at a time (memory is chunk x movies)
-             ) -> pd.DataFrame: # user, movie, score, rank (1 = best)
-    "Top `n` movies for each of `uids`; the movies a user has already rated are excluded unless `exclude_seen=False`."
+def recommend_chunks(self:Model, uids=None, # User ids (one or many); default every user in the training data
+                     n:int=10, # How many movies per user
+                     exclude_seen:bool=True, # Leave out the movies each user rated in the training data
+                     candidates=None, # Only rank these movie ids (unknown ones are skipped); default the whole catalogue
+                     chunk:int=1024, # Users scored at a time (memory is chunk x movies)
+                    ): # Yields one `user, movie, score, rank` table per chunk of users
+    "`recommend`, one chunk of users at a time, so that every user of a large set can be served in bounded memory."
     if not self.ranks: raise _cannot(self, 'rank movies (ranks=False)', 'use predict().')
     uids = self.users.ids if uids is None else np.atleast_1d(uids)
     pos, ids = self.users.index(uids), self.catalogue()
@@ -449,14 +514,75 @@ def recommend(self:Model, uids=None, # User ids (one or many); default every use
         cols = cols[cols >= 0]
     shown = ids if cols is None else ids[cols]
     seen_cols = None if shown is self.movies.ids else self.movies.index(shown, missing='mask')
-    out = [recommendations(uids[:0], shown, np.zeros((0, len(shown))), n)]
+    yield recommendations(uids[:0], shown, np.zeros((0, len(shown))), n)  # the empty table fixes the dtypes
     for s in range(0, len(pos), chunk):
         u = pos[s:s + chunk]
         sc = np.array(self._scores(u), dtype='float32')
         if cols is not None: sc = sc[:, cols]
         if exclude_seen: mask_seen(sc, self.seen, u, seen_cols)
-        out.append(recommendations(uids[s:s + chunk], shown, sc, n))
-    return pd.concat(out, ignore_index=True)
+        yield recommendations(uids[s:s + chunk], shown, sc, n)
+
+@patch
+def recommend(self:Model, uids=None, # User ids (one or many); default every user in the training data
+              n:int=10, # How many movies per user
+              exclude_seen:bool=True, # Leave out the movies each user rated in the training data
+              candidates=None, # Only rank these movie ids (unknown ones are skipped); default the whole catalogue
+              chunk:int=1024, # Users scored at a time (memory is chunk x movies)
+             ) -> pd.DataFrame: # user, movie, score, rank (1 = best)
+    "Top `n` movies for each of `uids`; the movies a user has already rated are excluded unless `exclude_seen=False`."
+    return pd.concat(self.recommend_chunks(uids, n, exclude_seen, candidates, chunk), ignore_index=True)
+
+# %% ../nbs/00_core.ipynb #db9429d4
+_REC_COLUMNS = ['user', 'movie', 'score', 'rank']
+
+def _is_recommendations(path:Path) -> bool:
+    "Whether `path` is a recommendations file this package could have written (so replacing it loses nothing else)."
+    if path.stat().st_size == 0: return True
+    if path.suffix.lower() == '.parquet':
+        try:
+            import pyarrow.parquet as pq
+            return pq.read_schema(path).names == _REC_COLUMNS
+        except Exception: return False
+    with open(path, 'rb') as f: first = f.readline().strip().decode('utf-8', 'replace')
+    return first in (','.join(_REC_COLUMNS), 'user,item,rank')
+
+@patch
+def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
+                 uids=None, # User ids; default every user in the training data
+                 n:int=10, # How many movies per user
+                 exclude_seen:bool=True, # Leave out the movies each user rated in the training data
+                 candidates=None, # Only rank these movie ids; default the whole catalogue
+                 chunk:int=4096, # Users scored and written at a time
+                 titles:bool=False, # Add a `title` column (CSV only)
+                ) -> int: # Rows written
+    "Write the top `n` of every user of `uids` to `path` chunk by chunk (bounded memory), atomically."
+    path = Path(path)
+    if path.suffix.lower() not in ('.csv', '.parquet'):
+        raise ValueError(f"{path}: write recommendations to a .csv or .parquet file.")
+    if path.is_dir() or (path.exists() and not _is_recommendations(path)):
+        raise ValueError(f"{path}: exists and is not a recommendations file ({', '.join(_REC_COLUMNS)}); "
+                         "choose another --out, or move it away first.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    os.close(fd)
+    rows, writer = 0, None
+    try:
+        for df in self.recommend_chunks(uids, n, exclude_seen, candidates, chunk):
+            if path.suffix.lower() == '.parquet':
+                import pyarrow as pa, pyarrow.parquet as pq
+                t = pa.Table.from_pandas(df, preserve_index=False)
+                writer = writer or pq.ParquetWriter(tmp, t.schema)
+                writer.write_table(t)
+            else:
+                if titles: df = df.assign(title=self.title(df.movie))
+                df.to_csv(tmp, mode='a', header=rows == 0 and writer is None, index=False, float_format='%.6g')
+                writer = writer or 'csv'
+            rows += len(df)
+        if hasattr(writer, 'close'): writer.close()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.unlink(tmp)
+    return rows
 
 # %% ../nbs/00_core.ipynb #0961eac2
 @patch
