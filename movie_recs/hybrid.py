@@ -138,6 +138,17 @@ class ContentModel(Model):
         self.blocks, self.n_factors, self.wd, self.epochs, self.lr = blocks, n_factors, wd, epochs, lr
         self.batch_size, self.seed, self.show_progress = batch_size, seed, show_progress
 
+# %% ../nbs/08_hybrid.ipynb #9659be51
+ContentModel.max_ratings = 10_000_000
+ContentModel.instead = ("Use a collaborative model for top-N lists (kind 'topn' picks one by size); keep the content "
+                        "model for cold-start movies on a smaller sample of users.")
+
+@patch
+def memory_needed(self:ContentModel, n_ratings:int, n_users:int, n_movies:int) -> int:
+    "The base estimate plus one batch of dense scores, targets and their gradients (float32), and the user vectors."
+    n_batch = min(self.batch_size, n_users)
+    return Model.memory_needed(self, n_ratings, n_users, n_movies) + n_batch * n_movies * 4 * 6 + n_users * 4 * 64
+
 # %% ../nbs/08_hybrid.ipynb #cfee7644
 @patch
 def fit(self:ContentModel, ratings:pd.DataFrame, # user, movie[, rating]; every rating counts as "watched"
@@ -361,6 +372,16 @@ class Hybrid(Model):
         self.refit, self.seed, self.show_progress = refit, seed, show_progress
         self.predicts_ratings = _cf_class(cf).predicts_ratings
         _cf_class(ranker or cf)
+
+# %% ../nbs/08_hybrid.ipynb #3dda0b2d
+Hybrid.instead = "Use a collaborative model alone (kind 'topn' or 'mf'), or fit the hybrid on a sample of users."
+
+@patch
+def memory_needed(self:Hybrid, n_ratings:int, n_users:int, n_movies:int) -> int:
+    "The base estimate plus the blend's dense users × catalogue arrays (two float64 z-score matrices, a mask, a copy)."
+    n_cat = max(n_movies, len(self.features.ids) if self.features is not None else 0)
+    parts = _cf_class(self.cf)().memory_needed(n_ratings, n_users, n_movies)
+    return Model.memory_needed(self, n_ratings, n_users, n_movies) + parts + n_users * n_cat * (8 * 3 + 1)
 
 # %% ../nbs/08_hybrid.ipynb #a346cdc3
 @patch
@@ -592,6 +613,7 @@ def _load_part(meta:dict, a:dict, prefix:str, titles) -> Model:
     return MODELS[meta['kind']].from_state(meta, sub, titles)
 
 
+
 # %% ../nbs/08_hybrid.ipynb #0cd310ca
 @patch
 def _parts(self:Hybrid) -> dict:
@@ -662,6 +684,7 @@ def content_sources(ml, # A MovieLens release (`load_movielens`): its movies tab
     "The content of `ml`'s movies found in `home`; a missing source is skipped with a warning, never an error."
     vecs, table = _link_source(ml, home, seed) if links else (None, None)
     return vecs, table, (_poster_source(ml, home) if posters else None)
+
 
 
 # %% ../nbs/08_hybrid.ipynb #csrc0003
