@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABILITIES', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info', 'data_list', 'train_cmd',
-           'open_model', 'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd', 'features_cmd', 'evaluate_cmd',
-           'demo_cmd']
+__all__ = ['ABILITIES', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info', 'data_list', 'data_synth',
+           'train_cmd', 'open_model', 'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd', 'features_cmd',
+           'evaluate_cmd', 'demo_cmd']
 
 # %% ../nbs/10_cli.ipynb #f064912f
 _SUBCOMMANDS = {}  # name -> function(subparsers, common) that adds one sub-command; filled section by section
@@ -167,9 +167,28 @@ def data_list(args:argparse.Namespace):
         print(f"{name:16} {'cached ' if cached else '       '} {ds.description}")
 
 # %% ../nbs/10_cli.ipynb #cf16d3f3
+def _count(text:str) -> int:
+    "A count typed on the command line: 25000000, 25M or 100k."
+    t = text.strip().lower().replace('_', '').replace(',', '')
+    scale = {'k': 1_000, 'm': 1_000_000}.get(t[-1:], 1)
+    try: n = int(float(t[:-1] if scale > 1 else t) * scale)
+    except ValueError: raise argparse.ArgumentTypeError(f"not a count: {text!r} (write e.g. 25000000, 25M or 100k)")
+    if n <= 0: raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return n
+
+def data_synth(args:argparse.Namespace):
+    "Write a synthetic release in the official ml-25m layout, with MovieLens-like statistics, to `--out`."
+    from movie_recs.data import synth_movielens
+    users = args.users or max(args.ratings // 155, 1)
+    movies = args.movies or max(args.ratings // 420, 1)
+    path = synth_movielens(args.out, ratings=args.ratings, users=users, movies=movies, seed=args.seed)
+    print(f"wrote {path}: {args.ratings:,} ratings, {users:,} users, {movies:,} movies in the ml-25m layout "
+          f"(load it like a release: movie_recs data info {path})")
+
+# %% ../nbs/10_cli.ipynb #bf4a6bf5
 @_subcommand
 def _data_parser(sub, common):
-    "movie_recs data fetch|info|seed|list"
+    "movie_recs data fetch|info|seed|list|synth"
     d = sub.add_parser('data', help='fetch and inspect datasets', parents=[common])
     d = d.add_subparsers(dest='data_command', required=True, metavar='ACTION')
     f = d.add_parser('fetch', help='download a registry dataset (a verified cache hit if present)', parents=[common])
@@ -185,6 +204,14 @@ def _data_parser(sub, common):
     s.add_argument('src', help='folder with movielens/<name>.zip, links/<dataset>/<file> and posters/, or flat')
     s.set_defaults(func=data_seed)
     d.add_parser('list', help='list the registry', parents=[common]).set_defaults(func=data_list)
+    y = d.add_parser('synth', help='write a synthetic release in the ml-25m layout (to try the package at scale)',
+                     parents=[common])
+    y.add_argument('--ratings', type=_count, default=1_000_000, help='ratings, e.g. 25M or 100k (default 1M)')
+    y.add_argument('--users', type=_count, help='users (default ratings / 155, as in ml-25m)')
+    y.add_argument('--movies', type=_count, help='movies (default ratings / 420, as in ml-25m)')
+    y.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
+    y.add_argument('--out', required=True, help='the .zip archive to write, e.g. ml-synth-25m.zip')
+    y.set_defaults(func=data_synth)
 
 # %% ../nbs/10_cli.ipynb #5f1d03e1
 def _params(args:argparse.Namespace, **defaults) -> dict:
@@ -312,16 +339,34 @@ def _user_ids(users:list) -> list:
     try: return [int(u) for u in users]
     except ValueError: raise ValueError(f"User ids are numbers; got {users}.") from None
 
+def _stream(m, # A fitted model that ranks
+            n:int, # Movies per user
+            as_json:bool, # JSON rows instead of CSV
+           ):
+    "Print every user's top `n` chunk by chunk as it is computed: CSV with titles, or one JSON list of rows."
+    first = True
+    if as_json: sys.stdout.write('[')
+    for df in m.recommend_chunks(None, n):
+        if not len(df): continue
+        df = _ranked(df.assign(title=m.title(df.movie)))
+        if as_json: sys.stdout.write(('' if first else ',') + df.to_json(orient='records')[1:-1])
+        else: df.to_csv(sys.stdout, header=first, index=False, float_format='%.4f')
+        first = False
+    if as_json: sys.stdout.write(']\n')
+
 def recommend_cmd(args:argparse.Namespace):
-    "Top-n unseen movies for some users or every user, from a saved model or a kind fitted on `--train`."
+    "Top-n unseen movies for some users or every user (streamed), from a saved model or a kind fitted on `--train`."
     if (args.user is None) == (args.users is None): raise ValueError("Give either --user ID (repeatable) or --users all.")
     if args.users is not None and args.users != 'all':
         raise ValueError(f"--users takes 'all', got {args.users!r}; use --user ID for one user.")
     m = open_model(args.model, args.train, 'ranks', 'recommend', args.verbose)
-    recs = m.recommend(None if args.user is None else _user_ids(args.user), n=args.n)
+    uids = None if args.user is None else _user_ids(args.user)
     if args.out:
-        recs.rename(columns={'movie': 'item'})[['user', 'item', 'rank']].to_csv(args.out, index=False)
-        return print(f"wrote {len(recs):,} recommendations for {recs.user.nunique():,} users to {args.out}")
+        rows = m.recommend_to(args.out, uids, n=args.n)
+        users = len(m.users) if uids is None else len(uids)
+        return print(f"wrote {rows:,} recommendations for {users:,} users to {args.out}")
+    if uids is None: return _stream(m, args.n, args.json)
+    recs = m.recommend(uids, n=args.n)
     print(render(_ranked(recs.assign(title=m.title(recs.movie))), args.json))
 
 @_subcommand
@@ -334,7 +379,8 @@ def _recommend_parser(sub, common):
     r.add_argument('--user', action='append', help='a user id (repeatable)')
     r.add_argument('--users', help="'all' for every user in the training data")
     r.add_argument('-n', type=int, default=10, help='movies per user (default 10)')
-    r.add_argument('--out', help='CSV to write: user,item,rank (for movie_recs evaluate)')
+    r.add_argument('--out', help='.csv or .parquet file to write, chunk by chunk: user,movie,score,rank '
+                   '(movie_recs evaluate reads it); without --out, --users all streams CSV to stdout')
     r.add_argument('--json', action='store_true', help='JSON rows: user, movie, title, score, rank')
     r.set_defaults(func=recommend_cmd)
 
@@ -466,17 +512,18 @@ def _evaluate_parser(sub, common):
 
 # %% ../nbs/10_cli.ipynb #88c1d6a1
 def demo_cmd(args:argparse.Namespace):
-    "Run the main job on ml-latest-small: compare the models and write the HTML report."
+    "Run the main job on a release (default ml-latest-small): compare the models that fit and write the HTML report."
     from movie_recs.data import dataset_info, load_movielens
-    ml = load_movielens('ml-latest-small', args.home)
+    ml = load_movielens(args.data or 'ml-latest-small', args.home)
     print(_fmt_info(dataset_info(ml)) + '\n')
     from movie_recs.report import run_demo
-    run_demo(args.out, quick=args.quick, home=args.home, ml=ml)
+    run_demo(args.out, quick=args.quick, home=args.home, ml=ml, show_progress=args.verbose)
 
 @_subcommand
 def _demo_parser(sub, common):
-    "movie_recs demo [--quick] [--out DIR]"
+    "movie_recs demo [--data NAME_OR_PATH] [--quick] [--out DIR]"
     m = sub.add_parser('demo', help='run the main job: compare the models, write an HTML report', parents=[common])
+    m.add_argument('--data', help='registry name, MovieLens folder/zip or synthetic archive (default ml-latest-small)')
     m.add_argument('--quick', action='store_true', help='a one-minute version')
     m.add_argument('--out', default='movie_recs_report', help='folder for the report (default ./movie_recs_report)')
     m.set_defaults(func=demo_cmd)

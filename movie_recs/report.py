@@ -13,15 +13,15 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar
 
 from . import collab, hybrid, links, posters
-from .core import MovieVectors, Split
+from .core import MovieVectors, Split, TooLarge
 from .data import MovieLens, dataset_info, kfold, load_movielens, random_split, user_split
 from .download import fetch, poster_dir
 from .evaluation import Biases, GlobalMean, MostPopular, RandomRanker, compare, evaluate, ranking_metrics
 from .sources import link_table, poster_index, read_dbpedia, show_posters
 
 # %% auto #0
-__all__ = ['REPORT', 'demo_models', 'demo_table', 'plot_comparison', 'html_report', 'cold_start_section', 'run_demo',
-           'compare_folds', 'plot_folds', 'ndcg_over_k']
+__all__ = ['CONTENT_MAX_RATINGS', 'REPORT', 'demo_models', 'demo_table', 'plot_comparison', 'html_report', 'cold_start_section',
+           'run_demo', 'compare_folds', 'plot_folds', 'ndcg_over_k']
 
 # %% ../nbs/09_report.ipynb #d072a59d
 def _link_vectors(ml:MovieLens, # A loaded release (ml-latest-small)
@@ -40,44 +40,70 @@ def _content(ml:MovieLens, # A loaded release (ml-latest-small)
     return hybrid.content_features(ml.movies, lv, pv), lt, pv
 
 # %% ../nbs/09_report.ipynb #ee537c66
+CONTENT_MAX_RATINGS = 2_000_000  # above this the demo leaves out the content models (see `run_demo`)
+
 def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
-                ml:MovieLens|None=None, # ml-latest-small, loaded; None: load it from `home`
+                ml:MovieLens|None=None, # The release, loaded; None: load ml-latest-small from `home`
                 home:str|Path|None=None, # Data home
-                content:tuple|None=None, # `_content(ml, home)`, if already computed
+                content:tuple|None=None, # `_content(ml, home)`, if already computed; `False`: no content models
                ) -> dict: # name -> (factory returning an unfitted model, 'rating' and/or 'topn')
     "The models `run_demo` compares: the baselines, then the package's models (`quick`: the fast ones only)."
     models = {'global mean': (GlobalMean, 'rating'), 'biases': (Biases, 'rating topn'),
               'most popular': (MostPopular, 'topn'), 'random': (RandomRanker, 'topn'),
               'mf': (lambda: collab.MF(show_progress=False), 'rating')}
     if quick: return models
+    models |= {'topn (EASE)': (lambda: collab.EASE(), 'topn'),
+               'nn': (lambda: collab.NeuralMF(show_progress=False), 'rating'),
+               'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=False), 'rating'),
+               'fastai collab_learner': (lambda: collab.FastaiMF(show_progress=False), 'rating')}
+    if content is False: return models
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
     feats, lt, pv = _content(ml, home) if content is None else content
     vectors = _link_vectors(ml, 60, home)
     models['link taste (logreg)'] = (lambda: links.TasteRanker(vectors), 'topn')
     if pv is not None: models['poster taste (logreg on colour histograms)'] = (lambda: links.TasteRanker(pv), 'topn')
     hyb = lambda **kw: hybrid.Hybrid(feats, lt, show_progress=False, **kw)
-    return models | {'topn (EASE)': (lambda: collab.EASE(), 'topn'),
-                     'nn': (lambda: collab.NeuralMF(show_progress=False), 'rating'),
-                     'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=False), 'rating'),
-                     'fastai collab_learner': (lambda: collab.FastaiMF(show_progress=False), 'rating'),
-                     'hybrid (MF + content)': (lambda: hyb(), 'rating'),
+    return models | {'hybrid (MF + content)': (lambda: hyb(), 'rating'),
                      'hybrid (EASE + content)': (lambda: hyb(ranker='topn'), 'topn')}
 
 # %% ../nbs/09_report.ipynb #ee828c6c
+def _sample_users(split:Split, most:int|None, seed:int=42) -> Split:
+    "`split` with its test part cut to `most` random users (all of them when there are fewer)."
+    users = split.test.user.unique()
+    if most is None or len(users) <= most: return split
+    keep = np.random.default_rng(seed).choice(users, most, replace=False)
+    return Split(split.train, split.test[split.test.user.isin(keep)].reset_index(drop=True), split.dropped)
+
+def _fits(make, split:Split) -> str|None:
+    "Why the model of `make` cannot be fitted on `split.train` (its `TooLarge` message), or None when it can."
+    train = split.train
+    try: make().check_size(len(train), train.user.nunique(), train.movie.nunique())
+    except TooLarge as e: return str(e)
+    return None
+
 def demo_table(models:dict, # `demo_models()` output
                ml:MovieLens, # A `MovieLens` release
                show_progress:bool=True, # Progress bars over models
+               max_test_users:int|None=10_000, # Rank for at most this many (random) test users; None: all
               ) -> pd.DataFrame: # One row per model: rmse, mae, ndcg, precision, recall, hit_rate, fit_seconds
-    "`compare` the models on the fixed rating split and the per-user top-N split of `ml`, in one table."
-    splits = {'rating': random_split(ml.ratings), 'topn': user_split(ml.ratings, 0.25, seed=42)}
+    "`compare` the models that fit on the fixed rating split and the per-user top-N split; `attrs['skipped']` says why not."
+    splits = {'rating': random_split(ml.ratings), 'topn': _sample_users(user_split(ml.ratings, 0.25, seed=42), max_test_users)}
     cols = {'rating': ['rmse', 'mae'], 'topn': ['ndcg', 'precision', 'recall', 'hit_rate']}
-    parts, fit = [], pd.Series(0.0, index=list(models))
+    parts, fit, skipped = [], pd.Series(0.0, index=list(models)), {}
     for task, split in splits.items():
-        chosen = {n: make() for n, (make, tasks) in models.items() if task in tasks}
-        t = compare(chosen, split, show_progress=show_progress).reindex(columns=cols[task] + ['fit_seconds'])
+        chosen = {}
+        for n, (make, tasks) in models.items():
+            if task not in tasks or n in skipped: continue
+            why = _fits(make, split)
+            if why: skipped[n] = why
+            else: chosen[n] = make()
+        t = compare(chosen, split, show_progress=show_progress).reindex(index=list(chosen), columns=cols[task] + ['fit_seconds'])
         parts.append(t[cols[task]])
         fit = fit.add(t.fit_seconds, fill_value=0)
-    return pd.concat(parts, axis=1).reindex(list(models)).assign(fit_seconds=fit)
+    ran = [n for n in models if n not in skipped]
+    table = pd.concat(parts, axis=1).reindex(ran).assign(fit_seconds=fit.reindex(ran))
+    table.attrs['skipped'] = skipped
+    return table
 
 # %% ../nbs/09_report.ipynb #e7d914c8
 def plot_comparison(table:pd.DataFrame, # `demo_table` output
@@ -173,25 +199,39 @@ def _poster_sections(ml:MovieLens, models:dict, table:pd.DataFrame, home=None) -
             (f'User {user}: recommended by {best} (movies they rated are excluded)',
              show_posters(shown, ml.movies, recs.movie))], user
 
+def _skipped_html(skipped:dict) -> str:
+    "The models left out, each with its reason, as an HTML list."
+    return '<ul>' + ''.join(f'<li><b>{n}</b>: {why}</li>' for n, why in skipped.items()) + '</ul>'
+
 def run_demo(out:str|Path='movie_recs_report', # Folder for the report
              quick:bool=False, # Faster settings for a one-minute run
              home:str|Path|None=None, # Data home
-             ml:MovieLens|None=None, # ml-latest-small, loaded; None: load it (once) from `home`
+             ml:MovieLens|None=None, # Any release or synthetic archive, loaded; None: load ml-latest-small from `home`
              show_progress:bool=True, # Progress bars
             ) -> Path: # The report file
-    "Load ml-latest-small once, compare every model, print the tables and write the HTML report."
+    "Compare every model that fits `ml` (loaded once), print the tables and notes, and write the HTML report."
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
-    content = _content(ml, home)
+    with_content = len(ml.ratings) <= CONTENT_MAX_RATINGS
+    content = _content(ml, home) if with_content else False
     models = demo_models(quick, ml, home, content)
     table = demo_table(models, ml, show_progress)
+    skipped = dict(table.attrs['skipped'])
+    if not with_content and not quick:
+        skipped['content models (link and poster taste, hybrids, cold start)'] = (
+            f"left out above {CONTENT_MAX_RATINGS:,} ratings: the demo trains link embeddings of every movie and "
+            "per-user taste classifiers, and the hybrid's blend needs users x movies of memory.")
     print(table.round(4).to_string())
+    for n, why in skipped.items(): print(f'skipped {n}: {why}')
     info = pd.DataFrame([dataset_info(ml)]).drop(columns=['path', 'rating_values']).T.rename(columns={0: ''})
     sections = [('Data', info), ('Every model on the same splits', table), ('At a glance', plot_comparison(table))]
-    grids, user = _poster_sections(ml, models, table, home)
-    cold = cold_start_section(ml, content, home, user)
-    print('\ncold start (10% of the movies with a poster held out, with all their ratings):\n'
-          + cold[0][1].round(4).to_string())
-    intro = f'ml-latest-small, {len(ml.ratings):,} ratings; models: {", ".join(table.index)}.'
+    if skipped: sections.append(('Models left out, and why', _skipped_html(skipped)))
+    grids, cold = [], []
+    if with_content and not table.ndcg.isna().all():
+        grids, user = _poster_sections(ml, models, table, home)
+        cold = cold_start_section(ml, content, home, user)
+        print('\ncold start (10% of the movies with a poster held out, with all their ratings):\n'
+              + cold[0][1].round(4).to_string())
+    intro = f'{ml.name}, {len(ml.ratings):,} ratings; models: {", ".join(table.index)}.'
     path = html_report(Path(out)/'report.html', intro, sections + grids + cold)
     print(f'\nreport written to {path.resolve()}')
     return path

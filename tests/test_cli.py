@@ -219,8 +219,8 @@ def test_recommend_csv_for_evaluate(home, tmp_path):
             tmp_path/'recs.csv', home=home)
     assert r.returncode == 0, r.stderr[-3000:]
     rows = [line.split(',') for line in (tmp_path/'recs.csv').read_text().splitlines()]
-    assert rows[0] == ['user', 'item', 'rank'] and len({u for u, _, _ in rows[1:]}) == 20
-    assert all((int(u) + int(i)) % 3 == 0 for u, i, _ in rows[1:]), 'a rated movie was recommended'
+    assert rows[0] == ['user', 'movie', 'score', 'rank'] and len({u for u, *_ in rows[1:]}) == 20
+    assert all((int(u) + int(i)) % 3 == 0 for u, i, *_ in rows[1:]), 'a rated movie was recommended'
 
 
 def test_train_hybrid_and_taste(home, tmp_path):
