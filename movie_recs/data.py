@@ -4,13 +4,16 @@
 
 # %% ../nbs/01_data.ipynb #a34c5ccc
 from __future__ import annotations
-import io, logging, re, zipfile
+import csv, hashlib, io, json, logging, os, re, tempfile, zipfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from .core import MovieVectors, Split, Vocab, find_movie, normalise_title, parse_title, require_columns
 from .download import (data_home, Remote, Dataset, GROUPLENS, ENTITY2REC, FRANKGRAPH, DBPEDIA_PROPS, DATASETS, get_dataset,
@@ -21,8 +24,9 @@ from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, Lin
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'read_ratings', 'random_split',
-           'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
+__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_ratings',
+           'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold', 'official_folds',
+           'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -69,9 +73,61 @@ def _read(src, fname, sep, names=None, encodings=('utf-8',), header=None, dtype=
     df.attrs['where'] = where
     return df
 
+# %% ../nbs/01_data.ipynb #f33b7d4b
+_RATING_TYPES = {'userId': pa.int32(), 'movieId': pa.int32(), 'rating': pa.float64(), 'timestamp': pa.int64()}
+_RATING_NAMES = {'userId': 'user', 'movieId': 'movie', 'rating': 'rating', 'timestamp': 'timestamp'}
+
+class _Careful(Exception):
+    "The fast reader met something only the careful reader can explain."
+
+def _fast_ratings(src, fname='ratings.csv'):
+    "Stream `fname` of a csv release through pyarrow into typed columns; None if it needs the careful reader."
+    where = src.where(fname)
+    try:
+        with src.open(fname) as f:
+            cols = _stream_columns(f, f.readline(), src.size(fname))
+    except _Careful as e:
+        _log.info('%s: %s; reading it with the careful reader.', where, e)
+        return None
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"{where}: the archive is corrupt or truncated ({e}). Fetch it again.") from e
+    df = pd.DataFrame(cols, copy=False)
+    df.attrs['where'] = where
+    return df
+
+def _stream_columns(f, first, size, block=1 << 20):
+    "Parse the rest of `f` (`size` bytes in all) block by block into numpy columns named after its header `first`."
+    try: names = first.decode('utf-8').strip().split(',')
+    except UnicodeDecodeError: raise _Careful('the header is not UTF-8') from None
+    if not {'userId', 'movieId', 'rating'} <= set(names) <= set(_RATING_TYPES) or len(set(names)) != len(names):
+        raise _Careful(f'unusual header {first[:80]!r}')
+    opts = dict(read_options=pacsv.ReadOptions(column_names=names, block_size=block),
+                convert_options=pacsv.ConvertOptions(column_types={n: _RATING_TYPES[n] for n in names}))
+    cols, n = None, 0
+    try:
+        for batch in pacsv.open_csv(f, **opts):
+            if cols is None:  # room for the rows the file holds at the first block's bytes per row, plus a margin
+                cap = int(size * batch.num_rows / min(block, size) * 1.2) + 1000
+                cols = {c: np.empty(cap, 'float32' if c == 'rating' else _RATING_TYPES[c].to_pandas_dtype()) for c in names}
+            cols, n = _append(cols, n, names, batch), n + batch.num_rows
+    except pa.ArrowInvalid as e: raise _Careful(str(e).splitlines()[0]) from None
+    if not n: raise _Careful('no rows')
+    if np.isnan(cols['rating'][:n]).any(): raise _Careful('NaN ratings')
+    return {_RATING_NAMES[c]: a[:n] for c, a in cols.items()}  # pages past `n` were never touched: they take no memory
+
+def _append(cols, n, names, batch):
+    if n + batch.num_rows > len(cols[names[0]]):  # the estimate was short: grow by half
+        cols = {c: np.resize(a, int(len(a) * 1.5) + batch.num_rows) for c, a in cols.items()}
+    for c, a in zip(names, batch.columns):
+        if a.null_count: raise _Careful(f'empty or NA values in column {c!r}')
+        cols[c][n:n + len(a)] = a.to_numpy()
+    return cols
+
 # %% ../nbs/01_data.ipynb #a0a853a9
+def _numeric(s): return s if pd.api.types.is_numeric_dtype(s.dtype) else pd.to_numeric(s, errors='coerce')
+
 def _as_int(s, where, col, dtype='int32'):
-    v = pd.to_numeric(s, errors='coerce')
+    v = _numeric(s)  # already numbers (the fast reader's columns): no copy
     if v.isna().any(): raise ValueError(f"{where}: column {col!r} has non-numeric or empty values, "
                                         f"first at row {int(np.flatnonzero(v.isna())[0])}: {s[v.isna()].iloc[0]!r}.")
     return v.astype(dtype)
@@ -85,7 +141,7 @@ def check_ratings(df:pd.DataFrame, # Raw ratings with user, movie, rating[, time
     "Validate and tidy a ratings table; the latest of duplicate (user, movie) ratings is kept."
     require_columns(df, ['user', 'movie', 'rating'], where)
     if not len(df) and not allow_empty: raise ValueError(f"{where}: there are no ratings.")
-    rating = pd.to_numeric(df['rating'], errors='coerce')
+    rating = _numeric(df['rating'])
     if rating.isna().any(): raise ValueError(f"{where}: {int(rating.isna().sum())} rating(s) are NaN or not numbers, "
                                              f"first at row {int(np.flatnonzero(rating.isna())[0])}.")
     bad = (rating < scale[0]) | (rating > scale[1])
@@ -93,15 +149,22 @@ def check_ratings(df:pd.DataFrame, # Raw ratings with user, movie, rating[, time
                                    f"{rating[bad].iloc[0]}. Rescale them or pass the right `scale`.")
     ts = _as_int(df['timestamp'], where, 'timestamp', 'int64') if 'timestamp' in df else np.zeros(len(df), 'int64')
     out = pd.DataFrame({'user': _as_int(df['user'], where, 'user'), 'movie': _as_int(df['movie'], where, 'movie'),
-                        'rating': rating.astype('float32'), 'timestamp': ts})
+                        'rating': rating.astype('float32'), 'timestamp': ts}, copy=False)
     return _dedupe(out, where)
 
 def _dedupe(df, where):
-    dup = df.duplicated(['user', 'movie'], keep=False)
-    if not dup.any(): return df.reset_index(drop=True)
+    if not _has_duplicates(df.user.to_numpy(), df.movie.to_numpy()): return df.reset_index(drop=True)
     keep = df.sort_values('timestamp', kind='stable').drop_duplicates(['user', 'movie'], keep='last').sort_index()
     _log.warning('%s: %d duplicate (user, movie) ratings; kept the latest of each.', where, len(df) - len(keep))
     return keep.reset_index(drop=True)
+
+# %% ../nbs/01_data.ipynb #8f6f2a90
+def _has_duplicates(user, movie, block=1 << 20):
+    "Whether some (`user`, `movie`) pair occurs twice; one pass when sorted, else a sort of the 64-bit keys."
+    key = lambda a, b: (user[a:b].astype(np.int64) << 32) | (movie[a:b].astype(np.int64) & 0xFFFFFFFF)
+    if all((np.diff(key(max(i - 1, 0), i + block)) > 0).all() for i in range(0, len(user), block)): return False
+    k = np.sort(key(0, len(user)))
+    return bool((k[1:] == k[:-1]).any())
 
 # %% ../nbs/01_data.ipynb #4469db2c
 def _movies(df, where, genre_sep='|'):
@@ -136,13 +199,15 @@ class MovieLens:
     tags: pd.DataFrame|None = None # user, movie, tag, timestamp
     users: pd.DataFrame|None = None # user plus demographics (100k, 1m)
     source: _Source|None = field(default=None, repr=False)
+    from_cache: bool = field(default=False, repr=False) # Whether the tables were read from the Parquet cache
     def __repr__(self):
         return (f"MovieLens({self.name!r}: {len(self.ratings):,} ratings, {self.ratings.user.nunique():,} users, "
                 f"{self.ratings.movie.nunique():,} rated movies, {len(self.movies):,} movies)")
 
 # %% ../nbs/01_data.ipynb #45f141a5
 def _csv_release(src, name):
-    r = _read(src, 'ratings.csv', ',', header=0, dtype=None).rename(columns={'userId': 'user', 'movieId': 'movie'})
+    r = _fast_ratings(src)
+    if r is None: r = _read(src, 'ratings.csv', ',', header=0, dtype=None).rename(columns={'userId': 'user', 'movieId': 'movie'})
     m = _read(src, 'movies.csv', ',', header=0).rename(columns={'movieId': 'movie'})
     ml = MovieLens(name, check_ratings(r, r.attrs['where']), _movies(m, m.attrs['where']), source=src)
     if 'links.csv' in src:
@@ -188,10 +253,138 @@ def _100k_release(src, name):
 _FORMATS = [('ratings.csv', _csv_release), ('u.data', _100k_release), ('movies.dat', _dat_release)]
 
 # %% ../nbs/01_data.ipynb #8cb93884
+_CACHE_VERSION = 1 # Bump when the tables change shape: every older cache is then rebuilt
+_CACHE_MIN_BYTES = 16 << 20 # `cache=None` caches releases whose ratings file is at least this big (about 600k ratings)
+_CACHE_MARK = '.movie_recs-cache'
+_TABLES = ('ratings', 'movies', 'links', 'tags', 'users')
+
+def _cache_key(src):
+    "A digest of the state of the release in `src` (see above)."
+    h = hashlib.blake2b(f'movie_recs cache {_CACHE_VERSION}'.encode(), digest_size=16)
+    if src.zip:
+        st = src.path.stat()
+        h.update(f'{st.st_size} {st.st_mtime_ns}'.encode())
+        for i in src.zip.infolist(): h.update(f'{i.filename} {i.CRC} {i.file_size}\n'.encode())
+        return h.hexdigest()
+    for name in sorted(src.files.values()):
+        p = src.path/name
+        if not p.is_file(): continue
+        st = p.stat()
+        h.update(f'{name} {st.st_size} {st.st_mtime_ns}\n'.encode())
+        with open(p, 'rb') as f:
+            h.update(f.read(1 << 20))
+            if st.st_size > 2 << 20:
+                f.seek(-(1 << 20), os.SEEK_END)
+                h.update(f.read())
+    return h.hexdigest()
+
+# %% ../nbs/01_data.ipynb #7a73d42e
+def _cache_dirs(path, home=None):
+    "Candidate cache folders of the release at `path`: beside it, then in the data home."
+    path = Path(path).resolve()
+    digest = hashlib.blake2b(str(path).encode(), digest_size=8).hexdigest()
+    return [path.parent/f'{path.name}.cache', data_home(home)/'cache'/f'{path.name}-{digest}']
+
+def _own(d):
+    "Whether folder `d` is a cache this package made; it is made (and marked) if missing. False if it cannot be."
+    try:
+        if not d.exists():
+            d.mkdir(parents=True)
+            (d/_CACHE_MARK).write_text('A Parquet cache written by movie_recs.data.load_movielens; safe to delete.\n')
+        return (d/_CACHE_MARK).is_file()
+    except OSError: return False
+
+# %% ../nbs/01_data.ipynb #9531c725
+def _cache_read(d, key):
+    "The tables cached in `d` for `key`, or None (missing, stale or damaged: a damaged one is logged)."
+    if not (d/_CACHE_MARK).is_file(): return None
+    try: manifest = json.loads((d/'cache.json').read_text())
+    except (OSError, ValueError): return None
+    if manifest.get('key') != key: return None
+    try: return {t: _read_table(d/info['file'], info) for t, info in manifest['tables'].items()}
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as e:
+        _log.warning('%s: the cache is damaged (%s); reading the release again.', d, e)
+        return None
+
+def _read_table(p, info):
+    if p.stat().st_size != info['bytes']: raise ValueError(f"{p.name} has {p.stat().st_size} bytes, not {info['bytes']}")
+    f = pq.ParquetFile(p, page_checksum_verification=True)
+    if f.metadata.num_rows != info['rows']: raise ValueError(f"{p.name} has {f.metadata.num_rows} rows, not {info['rows']}")
+    if p.stem == 'ratings': return _read_numeric(f)
+    df = f.read().to_pandas()
+    if 'genres' in df: df['genres'] = [list(g) for g in df['genres']]
+    return df
+
+def _read_numeric(f):
+    "A table of numbers without gaps, read into numpy columns allocated once (peak: the result plus one row group)."
+    n, cols, i = f.metadata.num_rows, {c.name: np.empty(f.metadata.num_rows, c.type.to_pandas_dtype()) for c in f.schema_arrow}, 0
+    for g in range(f.num_row_groups):
+        t = f.read_row_group(g)
+        for c in cols:
+            if t[c].null_count: raise ValueError(f'{f.metadata.num_rows} rows with gaps in column {c!r}')
+            cols[c][i:i + len(t)] = t[c].to_numpy()
+        i += len(t)
+    if i != n: raise ValueError(f'{i} rows read, {n} expected')
+    return pd.DataFrame(cols, copy=False)
+
+# %% ../nbs/01_data.ipynb #4afd3343
+def _cache_write(d, key, ml):
+    "Write the tables of `ml` into the cache folder `d` under `key`: temp names, `os.replace`, the manifest last."
+    manifest = {'movie_recs_cache': _CACHE_VERSION, 'key': key, 'release': ml.name, 'tables': {}}
+    try:
+        (d/'cache.json').unlink(missing_ok=True)  # no manifest while the tables change: a crash leaves no stale cache
+        for t in _TABLES:
+            df = getattr(ml, t)
+            if df is None: continue
+            manifest['tables'][t] = _write_table(d, t, df)
+        _atomic_write(d/'cache.json', json.dumps(manifest, indent=1).encode())
+        return True
+    except (OSError, pa.ArrowException) as e:
+        _log.warning('%s: could not write the cache (%s); the release loaded, the next load will parse it again.', d, e)
+        return False
+
+def _write_table(d, t, df):
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=f'.{t}.', suffix='.part')
+    os.close(fd)
+    try:
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression='snappy', write_page_checksum=True)
+        os.replace(tmp, d/f'{t}.parquet')
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return {'file': f'{t}.parquet', 'rows': len(df), 'bytes': (d/f'{t}.parquet').stat().st_size}
+
+def _atomic_write(path, data):
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
+    try:
+        with os.fdopen(fd, 'wb') as f: f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+
+# %% ../nbs/01_data.ipynb #7792aefc
+def _load_cached(src, name, reader, home, cache):
+    "Read the release in `src` from its cache if one is valid, else with `reader`, writing the cache if asked."
+    size = max((src.size(f) for f in ('ratings.csv', 'ratings.dat', 'u.data') if f in src), default=0)
+    if cache is False or (cache is None and size < _CACHE_MIN_BYTES): return reader(src, name)
+    key, dirs = _cache_key(src), _cache_dirs(src.path, home)
+    for d in dirs:
+        tables = _cache_read(d, key)
+        if tables is not None:
+            _log.info('%s: read from the cache %s', src.path, d)
+            return MovieLens(name, source=src, from_cache=True, **tables)
+    ml = reader(src, name)
+    for d in dirs:
+        if _own(d) and _cache_write(d, key, ml):
+            _log.info('%s: cached in %s', src.path, d)
+            break
+    return ml
+
+# %% ../nbs/01_data.ipynb #700b9c2f
 def load_movielens(name_or_path:str|Path='ml-latest-small', # Registry name, or a folder / zip in any official format
-                   home:str|Path|None=None, # Data home for registry names
+                   home:str|Path|None=None, # Data home for registry names (and for caches that cannot sit beside)
+                   cache:bool|None=None, # Parquet cache: True always, False never (read-only media), None for big releases
                   ) -> MovieLens:
-    "Load a MovieLens release (fetching it if it is a registry name), detecting its format."
+    "Load a MovieLens release (fetching it if it is a registry name), detecting its format; big ones are cached."
     path = Path(name_or_path)
     if str(name_or_path) in DATASETS: path = fetch(str(name_or_path), home)
     elif not path.exists():
@@ -199,7 +392,7 @@ def load_movielens(name_or_path:str|Path='ml-latest-small', # Registry name, or 
                                 "folder or archive.")
     src = _Source(path)
     for marker, reader in _FORMATS:
-        if marker in src: return reader(src, str(name_or_path))
+        if marker in src: return _load_cached(src, str(name_or_path), reader, home, cache)
     raise ValueError(f"{path}: no MovieLens files found (looked for ratings.csv, u.data or movies.dat).")
 
 # %% ../nbs/01_data.ipynb #86f5d4ff
@@ -215,6 +408,205 @@ def dataset_info(ml:MovieLens, # A loaded release
                 rating_values=sorted(map(float, r.rating.unique())),
                 first_date=day(r.timestamp.min()) if len(r) else None, last_date=day(r.timestamp.max()) if len(r) else None,
                 density=round(len(r) / (users * movies), 6) if len(r) else 0.0)
+
+# %% ../nbs/01_data.ipynb #81530c77
+_SYNTH_MARK = b'movie_recs synth_movielens'
+_ML_GENRES = ['Action', 'Adventure', 'Animation', 'Children', 'Comedy', 'Crime', 'Documentary', 'Drama', 'Fantasy',
+              'Film-Noir', 'Horror', 'IMAX', 'Musical', 'Mystery', 'Romance', 'Sci-Fi', 'Thriller', 'War', 'Western']
+_GENRE_PRIOR = np.array([0.4, 0.1, -0.6, -0.5, 0.9, 0.1, -0.3, 1.2, -0.3, -1.5, 0.0, -1.2, -0.8, -0.4, 0.4, -0.2, 0.4,
+                         -0.7, -0.9])  # Drama and Comedy are the common genres, Film-Noir and IMAX the rare ones
+_SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ten', 'bor', 'vi', 'sa', 'nu', 'del', 'po', 'ri', 'man', 'ta', 'ge', 'lin',
+              'or', 'qua', 'ze', 'fi', 'mo', 'dar', 'el', 'us', 'ion', 'ber', 'cas', 'nie', 'tro', 'phe']
+_TAGS = ['atmospheric', 'twist ending', 'funny', 'dark comedy', 'visually appealing', 'thought-provoking', 'classic',
+         'sci-fi', 'based on a book', 'quirky', 'surreal', 'great soundtrack', 'predictable', 'boring', 'cult film',
+         'romance', 'violence', 'nonlinear', 'Oscar (Best Picture)', 'dystopia', 'time travel', 'feel-good',
+         'slow, but worth it', 'overrated', 'beautiful', 'psychology', 'stylized', 'satire', 'animation', 'witty']
+_T0, _T1 = 789652009, 1574327703  # the first and last timestamps of ml-25m
+_CHUNK = 1 << 21 # ratings generated and written at a time
+
+def _cap(movies): return max(1, int(movies * 0.6))
+
+def _user_counts(rng, ratings, users, movies, min_ratings=20):
+    "Ratings per user: `min_ratings` each (fewer if the total is too small), then a log-normal long tail, capped."
+    cap = _cap(movies)
+    lo = min(min_ratings, ratings // users, cap)
+    w = rng.lognormal(0, 1.4, users)
+    n = lo + rng.multinomial(ratings - lo * users, w / w.sum())
+    while (over := n > cap).any():  # give what is over the cap to the others, in proportion
+        extra = int((n[over] - cap).sum())
+        n[over] = cap
+        free = n < cap
+        n[free] += rng.multinomial(extra, w[free] / w[free].sum())
+    return n
+
+# %% ../nbs/01_data.ipynb #9f51331d
+def _pick_movies(rng, n, logw, cdf):
+    "Distinct movies for users with `n` ratings each, drawn by popularity: sorted keys user * n_movies + movie."
+    n_movies, keys = len(cdf), []
+    heavy = np.flatnonzero(n > n_movies // 4)
+    for u in heavy:  # exact weighted sampling without replacement (Gumbel top-k), O(movies) per user: few users
+        g = logw + rng.gumbel(size=n_movies)
+        keys.append(u * n_movies + np.argpartition(-g, n[u] - 1)[:n[u]])
+    todo, f = np.setdiff1d(np.flatnonzero(n), heavy), 1.3
+    while len(todo):  # the others: draw with replacement, keep distinct movies, draw more for users still short
+        u = np.repeat(todo, np.ceil(n[todo] * f).astype(np.int64) + 4)
+        key = np.sort(u * n_movies + np.searchsorted(cdf, rng.random(len(u)) * cdf[-1], side='right'))
+        key = key[np.r_[True, key[1:] != key[:-1]]]  # distinct (np.unique hashes: slower here)
+        uu = key // n_movies
+        enough = np.bincount(uu, minlength=len(n)) >= n
+        key, uu = key[enough[uu]], uu[enough[uu]]
+        order = np.argsort(uu + rng.random(len(key)))  # shuffled within each user: keep a random subset
+        uu = uu[order]
+        rank = np.arange(len(uu)) - np.searchsorted(uu, uu)
+        keys.append(key[order][rank < n[uu]])
+        todo, f = todo[~enough[todo]], f * 1.5
+    return np.sort(np.concatenate(keys))
+
+# %% ../nbs/01_data.ipynb #303760af
+def _title(rng, year):
+    words = [''.join(rng.choice(_SYLLABLES, rng.integers(1, 4))).capitalize() for _ in range(rng.integers(1, 4))]
+    title = ' '.join(words)
+    if rng.random() < 0.08: title += ', The'  # like 'Net, The (1995)': a quoted field in the csv
+    return f'{title} ({year})'
+
+def _movie_rows(rng, ids, q):
+    "Rows of movies.csv and links.csv: titles with years, genres that follow the movie factors `q`."
+    n = len(ids)
+    years = np.clip(2019 - rng.exponential(18, n).astype(int), 1902, 2019)
+    g = q @ rng.normal(0, 1, (q.shape[1], len(_ML_GENRES))) + _GENRE_PRIOR + rng.gumbel(size=(n, len(_ML_GENRES)))
+    top, k, none = np.argsort(-g, axis=1), 1 + rng.binomial(3, 0.3, n), rng.random(n) < 0.008
+    genres = ['(no genres listed)' if none[i] else '|'.join(sorted(_ML_GENRES[j] for j in top[i, :k[i]]))
+              for i in range(n)]
+    movies = [(int(i), _title(rng, y), gs) for i, y, gs in zip(ids, years, genres)]
+    imdb = rng.choice(np.arange(10_000, 11_000_000), n, replace=False)
+    tmdb = rng.choice(np.arange(2, 700_000), n, replace=False)
+    links = [(int(i), f'{m:07d}', '' if rng.random() < 0.002 else int(t)) for i, m, t in zip(ids, imdb, tmdb)]
+    return movies, links
+
+def _csv_bytes(rows, header):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\n')
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+# %% ../nbs/01_data.ipynb #ca998435
+@dataclass
+class _World:
+    "The hidden truth behind a synthetic release: counts, factors, biases, popularity and activity times."
+    ids: np.ndarray # movie ids, sorted, with gaps
+    n: np.ndarray # ratings per user
+    p: np.ndarray # user factors
+    q: np.ndarray # movie factors
+    bu: np.ndarray # user biases
+    bi: np.ndarray # movie biases
+    logw: np.ndarray # log popularity weight of each movie
+    cdf: np.ndarray # cumulative popularity weights, to draw movies from
+    half: np.ndarray # whether each user gives half stars
+    start: np.ndarray # when each user starts rating (unix seconds)
+    span: np.ndarray # over how many seconds
+
+def _world(rng, ratings, users, movies, k=8):
+    ids = np.sort(rng.choice(np.arange(1, int(movies * 3.5) + 2), movies, replace=False)).astype(np.int32)
+    s = (0.25 / k) ** 0.25  # the dot products of the factors then have a standard deviation of 0.5
+    p, q = rng.normal(0, s, (users, k)).astype(np.float32), rng.normal(0, s, (movies, k)).astype(np.float32)
+    rank = rng.permutation(movies) + 1  # popularity rank of each movie
+    logw = -0.8 * np.log(rank)
+    bu = rng.normal(0, 0.35, users).astype(np.float32)
+    bi = (rng.normal(0, 0.4, movies) + 0.3 - 0.6 * np.log(rank) / np.log(movies + 1)).astype(np.float32)
+    half = rng.random(users) < 0.5  # half of the users give half stars, the others whole stars only
+    n = _user_counts(rng, ratings, users, movies)
+    start = np.sort(rng.uniform(_T0, _T1 - 86_400, users)).astype(np.int64)  # later users join later
+    span = np.minimum(rng.lognormal(np.log(86_400), 3, users), _T1 - start)  # a day of activity, often much more
+    return _World(ids, n, p, q, bu, bi, logw, np.cumsum(np.exp(logw)), half, start, span)
+
+# %% ../nbs/01_data.ipynb #b0b9bbe6
+_STARS = pa.array([f'{x / 2:.1f}' for x in range(11)])  # rating text by half-star code: '0.0' ... '5.0'
+
+def _write_ratings(f, w, seed):
+    "Write ratings.csv to the stream `f`, a chunk of users at a time, each chunk with a random stream of its own."
+    f.write(b'userId,movieId,rating,timestamp\n')
+    cuts = np.r_[0, np.searchsorted(np.cumsum(w.n), np.arange(_CHUNK, w.n.sum(), _CHUNK)) + 1, len(w.n)]
+    for c, (a, e) in enumerate(zip(cuts[:-1], cuts[1:])):
+        if a >= e: continue
+        rng = np.random.default_rng([seed, c])
+        key = _pick_movies(rng, w.n[a:e], w.logw, w.cdf)
+        u, m = key // len(w.ids) + a, key % len(w.ids)
+        r = 3.65 + w.bu[u] + w.bi[m] + np.einsum('ij,ij->i', w.p[u], w.q[m]) + rng.normal(0, 0.8, len(u))
+        code = np.where(w.half[u], np.clip(np.rint(2 * r), 1, 10), 2 * np.clip(np.rint(r), 1, 5)).astype(np.int8)
+        ts = w.start[u] + (w.span[u] * rng.random(len(u))).astype(np.int64)
+        t = pa.table({'userId': (u + 1).astype(np.int32), 'movieId': w.ids[m], 'rating': _STARS.take(pa.array(code)),
+                      'timestamp': ts})
+        buf = io.BytesIO()
+        pacsv.write_csv(t, buf, pacsv.WriteOptions(include_header=False, quoting_style='none'))
+        f.write(buf.getbuffer())
+
+def _tags_csv(rng, ratings, w):
+    "tags.csv: about 4.4 tags per 100 ratings (as in ml-25m), by one user in ten, popular movies more often."
+    n, users, movies = max(1, round(ratings * 0.044)), len(w.n), len(w.ids)
+    taggers = rng.choice(users, max(1, users // 10), replace=False)
+    tw, tag_w = rng.lognormal(0, 1.5, len(taggers)), 1 / np.arange(1, len(_TAGS) + 1)
+    u = taggers[rng.choice(len(taggers), n, p=tw / tw.sum())].astype(np.int64)
+    m = np.searchsorted(w.cdf, rng.random(n) * w.cdf[-1], side='right')
+    key = np.unique((u * movies + m) * len(_TAGS) + rng.choice(len(_TAGS), n, p=tag_w / tag_w.sum()))
+    u, m, t = key // len(_TAGS) // movies, key // len(_TAGS) % movies, key % len(_TAGS)
+    ts = w.start[u] + (w.span[u] * rng.random(len(u))).astype(np.int64)
+    rows = zip((u + 1).tolist(), w.ids[m].tolist(), np.array(_TAGS, dtype=object)[t], ts.tolist())
+    return _csv_bytes(rows, ['userId', 'movieId', 'tag', 'timestamp'])
+
+# %% ../nbs/01_data.ipynb #20572e3e
+def _synth_target(out, ratings, users, movies, name):
+    "The archive path and top folder name; errors for impossible counts and for files the package did not write."
+    out = Path(out)
+    if out.is_dir(): out = out/f"{name or 'ml-synth'}.zip"
+    if out.suffix != '.zip': raise ValueError(f"{out}: the output must be a .zip file (or an existing folder).")
+    if min(ratings, users, movies) < 1 or ratings < users or ratings > users * _cap(movies):
+        raise ValueError(f"Cannot make {ratings:,} ratings by {users:,} users of {movies:,} movies: every user needs at "
+                         f"least one rating and rates at most {_cap(movies):,} movies (60% of the catalogue). "
+                         "Change the counts.")
+    if out.exists():
+        try:
+            with zipfile.ZipFile(out) as zf: ours = zf.comment.startswith(_SYNTH_MARK)
+        except (zipfile.BadZipFile, OSError): ours = False
+        if not ours: raise FileExistsError(f"{out}: exists and is not an archive written by `synth_movielens`; refusing "
+                                           "to overwrite it. Choose another output path, or move the file away yourself.")
+    return out, name or out.stem
+
+_SYNTH_README = """{name}: a synthetic MovieLens-like release written by movie_recs.data.synth_movielens
+({ratings} ratings, {users} users, {movies} movies, seed {seed}). These are not real ratings: titles, genres, links and
+tags are made up. The layout and formats follow ml-25m: ratings.csv (userId,movieId,rating,timestamp; sorted by user,
+then movie), movies.csv (movieId,title,genres), links.csv (movieId,imdbId,tmdbId), tags.csv (userId,movieId,tag,timestamp).
+"""
+
+# %% ../nbs/01_data.ipynb #4f1e6093
+def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to write `<name>.zip` in)
+                    *,
+                    ratings:int, # Exact number of ratings
+                    users:int, # Number of users (ids 1..users; 20 ratings or more each where the total allows)
+                    movies:int, # Number of movies in the catalogue (ids with gaps, like a real release)
+                    seed:int=0, # Random seed: the same arguments give the same tables
+                    name:str|None=None, # Top folder inside the zip; default: the archive's stem
+                   ) -> Path: # The archive written
+    "Write a synthetic MovieLens release in the ml-25m layout with MovieLens-like statistics, streaming, atomically."
+    out, name = _synth_target(out, ratings, users, movies, name)
+    rng = np.random.default_rng(seed)
+    w = _world(rng, ratings, users, movies)
+    movie_rows, link_rows = _movie_rows(rng, w.ids, w.q)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f'.{out.name}.', suffix='.part')
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+            zf.comment = _SYNTH_MARK + f' ratings={ratings} users={users} movies={movies} seed={seed}'.encode()
+            zf.writestr(f'{name}/movies.csv', _csv_bytes(movie_rows, ['movieId', 'title', 'genres']))
+            zf.writestr(f'{name}/links.csv', _csv_bytes(link_rows, ['movieId', 'imdbId', 'tmdbId']))
+            with zf.open(f'{name}/ratings.csv', 'w', force_zip64=True) as f: _write_ratings(f, w, seed)
+            zf.writestr(f'{name}/tags.csv', _tags_csv(rng, ratings, w))
+            zf.writestr(f'{name}/README.txt', _SYNTH_README.format(name=name, ratings=ratings, users=users,
+                                                                    movies=movies, seed=seed))
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return out
 
 # %% ../nbs/01_data.ipynb #f03b8bc9
 _ALIASES = {'userid': 'user', 'user_id': 'user', 'uid': 'user', 'item': 'movie', 'itemid': 'movie', 'item_id': 'movie',
