@@ -55,11 +55,15 @@ def _decode(data, where, encodings):
     raise ValueError(f"{where}: cannot decode as {' or '.join(encodings)} ({err}). Re-save the file as UTF-8.")
 
 # %% ../nbs/01_data.ipynb #e2e7a40d
+def _corrupt(where, e): return ValueError(f"{where}: the archive is corrupt or truncated ({e}). Fetch it again.")
+
 def _read(src, fname, sep, names=None, encodings=('utf-8',), header=None, dtype=str):
     "Read table `fname` of `src`; `::`-separated files are turned into tab-separated ones first."
     where = src.where(fname)
     if src.size(fname) == 0: raise ValueError(f"{where}: the file is empty.")
-    with src.open(fname) as f: data = f.read()
+    try:
+        with src.open(fname) as f: data = f.read()
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e: raise _corrupt(where, e) from e
     if data.isspace(): raise ValueError(f"{where}: the file is empty.")
     if sep == '::': sep, data = '\t', data.replace(b'\t', b' ').replace(b'::', b'\t')
     for enc in encodings:
@@ -89,8 +93,7 @@ def _fast_ratings(src, fname='ratings.csv'):
     except _Careful as e:
         _log.info('%s: %s; reading it with the careful reader.', where, e)
         return None
-    except (zipfile.BadZipFile, EOFError, zlib.error) as e:
-        raise ValueError(f"{where}: the archive is corrupt or truncated ({e}). Fetch it again.") from e
+    except (zipfile.BadZipFile, EOFError, zlib.error) as e: raise _corrupt(where, e) from e
     df = pd.DataFrame(cols, copy=False)
     df.attrs['where'] = where
     return df
