@@ -286,7 +286,8 @@ def _cache_dirs(path, home=None):
     "Candidate cache folders of the release at `path`: beside it, then in the data home."
     path = Path(path).resolve()
     digest = hashlib.blake2b(str(path).encode(), digest_size=8).hexdigest()
-    return [path.parent/f'{path.name}.cache', data_home(home)/'cache'/f'{path.name}-{digest}']
+    try: return [path.parent/f'{path.name}.cache', data_home(home)/'cache'/f'{path.name}-{digest}']
+    except OSError: return [path.parent/f'{path.name}.cache']  # a data home that cannot be made
 
 def _own(d):
     "Whether folder `d` is a cache this package made; it is made (and marked) if missing. False if it cannot be."
@@ -380,6 +381,8 @@ def _load_cached(src, name, reader, home, cache):
         if _own(d) and _cache_write(d, key, ml):
             _log.info('%s: cached in %s', src.path, d)
             break
+    else: _log.warning('%s: no writable place for its cache (tried %s); pass cache=False to skip it.', src.path,
+                       ', '.join(map(str, dirs)))
     return ml
 
 # %% ../nbs/01_data.ipynb #700b9c2f
@@ -426,6 +429,7 @@ _TAGS = ['atmospheric', 'twist ending', 'funny', 'dark comedy', 'visually appeal
          'slow, but worth it', 'overrated', 'beautiful', 'psychology', 'stylized', 'satire', 'animation', 'witty']
 _T0, _T1 = 789652009, 1574327703  # the first and last timestamps of ml-25m
 _CHUNK = 1 << 21 # ratings generated and written at a time
+_SYNTH_ZIP = dict(compression=zipfile.ZIP_DEFLATED, compresslevel=1) # deflate, fastest level: see bench_data
 
 def _cap(movies): return max(1, int(movies * 0.6))
 
@@ -598,7 +602,7 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f'.{out.name}.', suffix='.part')
     os.close(fd)
     try:
-        with zipfile.ZipFile(tmp, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        with zipfile.ZipFile(tmp, 'w', **_SYNTH_ZIP) as zf:
             zf.comment = _SYNTH_MARK + f' ratings={ratings} users={users} movies={movies} seed={seed}'.encode()
             zf.writestr(f'{name}/movies.csv', _csv_bytes(movie_rows, ['movieId', 'title', 'genres']))
             zf.writestr(f'{name}/links.csv', _csv_bytes(link_rows, ['movieId', 'imdbId', 'tmdbId']))

@@ -213,6 +213,7 @@ def test_cache_unwritable_still_loads(copy, monkeypatch, caplog):
     monkeypatch.setattr(data, '_own', lambda d: False)  # read-only media everywhere
     with caplog.at_level(logging.WARNING): ml = load_movielens(copy, cache=True)
     assert len(ml.ratings) == 20_000 and not ml.from_cache
+    assert 'rel.zip: no writable place for its cache' in caplog.text and 'cache=False' in caplog.text
 
 
 # ---- bad files through the fast reader
