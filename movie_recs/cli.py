@@ -179,13 +179,13 @@ def _count(text:str) -> int:
 def data_synth(args:argparse.Namespace):
     "Write a synthetic release in the official ml-25m layout, with MovieLens-like statistics, to `--out`."
     from movie_recs.data import synth_movielens
-    users = args.users or max(args.ratings // 155, 1)
-    movies = args.movies or max(args.ratings // 420, 1)
+    users = args.users or max(args.ratings // 155, 1)  # ml-25m: 25M ratings by 162k users of 59k movies
+    movies = args.movies or max(round(59_047 * (args.ratings / 25_000_095) ** 0.5), 1)  # catalogues grow slower
     path = synth_movielens(args.out, ratings=args.ratings, users=users, movies=movies, seed=args.seed)
     print(f"wrote {path}: {args.ratings:,} ratings, {users:,} users, {movies:,} movies in the ml-25m layout "
           f"(load it like a release: movie_recs data info {path})")
 
-# %% ../nbs/10_cli.ipynb #bf4a6bf5
+# %% ../nbs/10_cli.ipynb #d3db041e
 @_subcommand
 def _data_parser(sub, common):
     "movie_recs data fetch|info|seed|list|synth"
@@ -208,10 +208,12 @@ def _data_parser(sub, common):
                      parents=[common])
     y.add_argument('--ratings', type=_count, default=1_000_000, help='ratings, e.g. 25M or 100k (default 1M)')
     y.add_argument('--users', type=_count, help='users (default ratings / 155, as in ml-25m)')
-    y.add_argument('--movies', type=_count, help='movies (default ratings / 420, as in ml-25m)')
+    y.add_argument('--movies', type=_count, help='movies (default 59,047 x sqrt(ratings / 25M): as in ml-25m at 25M)')
     y.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
     y.add_argument('--out', required=True, help='the .zip archive to write, e.g. ml-synth-25m.zip')
     y.set_defaults(func=data_synth)
+
+
 
 # %% ../nbs/10_cli.ipynb #5f1d03e1
 def _params(args:argparse.Namespace, **defaults) -> dict:

@@ -18,7 +18,7 @@ from fastcore.basics import patch
 __all__ = ['MODELS', 'FORMAT_VERSION', 'require_columns', 'Vocab', 'top_n', 'mask_seen', 'recommendations', 'MovieVectors',
            'Split', 'parse_title', 'normalise_title', 'title_aliases', 'find_movie', 'is_model_folder', 'save_folder',
            'register', 'read_meta', 'load', 'Model', 'TooLarge', 'parse_size', 'fmt_size', 'available_memory',
-           'taste_groups']
+           'as_new_file', 'taste_groups']
 
 # %% ../nbs/00_core.ipynb #a01aceea
 def require_columns(df:pd.DataFrame, # A table from a user or a file
@@ -546,6 +546,12 @@ def _is_recommendations(path:Path) -> bool:
     with open(path, 'rb') as f: first = f.readline().strip().decode('utf-8', 'replace')
     return first in (','.join(_REC_COLUMNS), 'user,item,rank')
 
+def as_new_file(path:str|Path):
+    "Give a temporary file from `mkstemp` (mode 0600) the permissions a newly created file gets (0666 less the umask)."
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
 @patch
 def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
                  uids=None, # User ids; default every user in the training data
@@ -579,6 +585,7 @@ def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
                 writer = writer or 'csv'
             rows += len(df)
         if hasattr(writer, 'close'): writer.close()
+        as_new_file(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.unlink(tmp)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .core import MovieVectors, Split, Vocab, find_movie, normalise_title, parse_title, require_columns
+from .core import MovieVectors, Split, Vocab, as_new_file, find_movie, normalise_title, parse_title, require_columns
 from .download import (data_home, Remote, Dataset, GROUPLENS, ENTITY2REC, FRANKGRAPH, DBPEDIA_PROPS, DATASETS, get_dataset,
     sha256sum, ChecksumError, download, safe_extract, fetch, poster_dir, seed_home, use_local_copy)
 from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, LinkTable, link_table, poster_index, open_poster,
@@ -610,6 +610,7 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
             zf.writestr(f'{name}/tags.csv', _tags_csv(rng, ratings, w))
             zf.writestr(f'{name}/README.txt', _SYNTH_README.format(name=name, ratings=ratings, users=users,
                                                                     movies=movies, seed=seed))
+        as_new_file(tmp)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp): os.remove(tmp)

@@ -240,6 +240,34 @@ def test_demo_quick_writes_the_report(home, tmp_path):
 
 
 @pytest.fixture(scope='module')
+def synthetic(tmp_path_factory, home):
+    "A small synthetic release in the ml-25m layout, written by `movie_recs data synth`."
+    path = tmp_path_factory.mktemp('synth')/'ml-synth-30k.zip'
+    r = run('data', 'synth', '--ratings', '30k', '--seed', '3', '--out', path, home=home)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return path
+
+
+def test_demo_on_a_synthetic_archive(home, synthetic, tmp_path):
+    "`demo --data PATH` runs on any release; with too little memory every model is left out up front, with the reason."
+    r = run('demo', '--quick', '--data', synthetic, '--out', tmp_path/'report', home=home)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert '30,000' in r.stdout and 'ml-synth-30k' in (tmp_path/'report'/'report.html').read_text()
+    assert '\nmf ' in r.stdout and 'skipped' not in r.stdout, r.stdout
+    r = run('demo', '--quick', '--data', synthetic, '--out', tmp_path/'small', home=home, MOVIE_RECS_MEMORY='1M')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'skipped mf: MF (\'mf\') on' in r.stdout and 'more than the 1.0 MB set by MOVIE_RECS_MEMORY' in r.stdout
+    assert 'Models left out, and why' in (tmp_path/'small'/'report.html').read_text()
+
+
+def test_train_refuses_up_front_when_memory_is_short(home, synthetic, tmp_path):
+    r = run('train', 'collab', '--data', synthetic, '--model', 'mf', '--out', tmp_path/'m', home=home,
+            MOVIE_RECS_MEMORY='1M')
+    assert r.returncode == 2 and 'more than the 1.0 MB set by MOVIE_RECS_MEMORY' in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path/'m').exists()
+
+
+@pytest.fixture(scope='module')
 def few_posters(shared, tmp_path_factory):
     "300 posters of the local copy, enough to train the poster CNN for an epoch in seconds."
     folder = tmp_path_factory.mktemp('posters')
