@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #b5efc24a
 from __future__ import annotations
 import importlib, json, logging, os, re, shutil, tempfile, unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,16 @@ def index(self:Vocab, ids, # One raw id or an array of them
     return int(pos[0]) if scalar else pos
 
 # %% ../nbs/00_core.ipynb #a60f75c3
+def _top_rows(scores, n):
+    "`top_n` of one block of rows, on one core."
+    part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+    kth = np.take_along_axis(scores, part, 1).min(1)
+    for r in np.flatnonzero(np.count_nonzero(scores >= kth[:, None], axis=1) > n):  # ties at the cut: lowest positions
+        part[r] = np.argsort(-scores[r], kind='stable')[:n]
+    s = np.take_along_axis(scores, part, 1)
+    o = np.lexsort((part, -s), axis=1)
+    return np.take_along_axis(part, o, 1), np.take_along_axis(s, o, 1)
+
 def top_n(scores:np.ndarray, # (rows, movies) scores; -inf for movies that must not be recommended
           n:int, # How many per row
          ) -> tuple: # (positions, scores), each (rows, min(n, movies)), best first
@@ -73,13 +84,12 @@ def top_n(scores:np.ndarray, # (rows, movies) scores; -inf for movies that must 
     scores = np.atleast_2d(scores)
     n = min(n, scores.shape[1])
     if n <= 0: return np.zeros((len(scores), 0), 'int64'), np.zeros((len(scores), 0), scores.dtype)
-    part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-    kth = np.take_along_axis(scores, part, 1).min(1)
-    for r in np.flatnonzero((scores >= kth[:, None]).sum(1) > n):  # ties at the cut: keep the lowest positions
-        part[r] = np.argsort(-scores[r], kind='stable')[:n]
-    s = np.take_along_axis(scores, part, 1)
-    o = np.lexsort((part, -s), axis=1)
-    return np.take_along_axis(part, o, 1), np.take_along_axis(s, o, 1)
+    k = min(os.cpu_count() or 1, len(scores))
+    if k < 2 or scores.size < 1 << 22: return _top_rows(scores, n)
+    cuts = np.linspace(0, len(scores), k + 1).astype(int)
+    with ThreadPoolExecutor(k) as ex:  # numpy lets go of the GIL while it partitions: one block of rows per core
+        parts = list(ex.map(lambda b: _top_rows(scores[cuts[b]:cuts[b + 1]], n), range(k)))
+    return np.concatenate([p for p, _ in parts]), np.concatenate([v for _, v in parts])
 
 # %% ../nbs/00_core.ipynb #1a4c7228
 def mask_seen(scores:np.ndarray, # (len(rows), columns) scores, changed in place
