@@ -5,6 +5,7 @@
 # %% ../nbs/05_collab.ipynb #501fe920
 from __future__ import annotations
 import logging, math, time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
@@ -16,12 +17,13 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from torch import nn
 
-from .core import MODELS, Model, MovieVectors, register
+from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_size, register
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['KINDS', 'ALIASES', 'one_thread', 'FactorModel', 'DotBias', 'NeuralBias', 'train_module', 'MF', 'NeuralMF', 'BPMF',
-           'Blend', 'fastai_learner', 'FastaiMF', 'EASE', 'movie_clusters', 'plot_movies', 'make_model']
+__all__ = ['KINDS', 'ALIASES', 'one_thread', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF',
+           'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF', 'EASE', 'movie_clusters', 'plot_movies',
+           'make_model']
 
 # %% ../nbs/05_collab.ipynb #489aeef2
 _log = logging.getLogger(__name__)
@@ -122,6 +124,21 @@ class DotBias(nn.Module):
         pu, qi, lo, hi = self.u(u), self.i(i), *self.y_range
         pred = torch.sigmoid((pu[:, :-1] * qi[:, :-1]).sum(1) + pu[:, -1] + qi[:, -1]) * (hi - lo) + lo
         return pred, (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()
+    def row_grads(self, pu, qi, r, reg):
+        "Squared error and the gradients of `terms`' loss (`mean(err^2) + reg * penalty`) for rows `pu`, `qi`."
+        lo, hi = self.y_range
+        n = len(r)
+        s = torch.sigmoid(torch.einsum('nk,nk->n', pu[:, :-1], qi[:, :-1]) + pu[:, -1] + qi[:, -1])
+        err = s * (hi - lo) + lo - r
+        g = err * s * (1 - s) * (2 * (hi - lo) / n)  # d loss / d (p.q + b_u + b_i)
+        return float(err @ err), _side_grad(pu, qi, g, 2 * reg / n), _side_grad(qi, pu, g, 2 * reg / n)
+
+def _side_grad(rows, other, g, c):
+    "`c * rows` plus `g` times the other side's factors (and times 1 for the bias column)."
+    out = rows.mul(c)
+    out[:, :-1].addcmul_(other[:, :-1], g[:, None])
+    out[:, -1].add_(g)
+    return out
 
 # %% ../nbs/05_collab.ipynb #f8f7f9d3
 class NeuralBias(nn.Module):
@@ -134,8 +151,11 @@ class NeuralBias(nn.Module):
         self.y_range = y_range
     def score(self, ue, i):
         "Predictions for user rows `ue` (embedding and bias) against movie positions `i`."
-        qi, lo, hi = self.i(i), *self.y_range
-        x = self.mlp(torch.cat([ue[:, :-1].expand(len(i), -1), qi[:, :-1]], 1))[:, 0] + ue[:, -1] + qi[:, -1]
+        return self.score_rows(ue.expand(len(i), -1), self.i(i))
+    def score_rows(self, pu, qi):
+        "Predictions for pairs of user rows `pu` and movie rows `qi` (embedding and bias)."
+        lo, hi = self.y_range
+        x = self.mlp(torch.cat([pu[:, :-1], qi[:, :-1]], 1))[:, 0] + pu[:, -1] + qi[:, -1]
         return torch.sigmoid(x) * (hi - lo) + lo
     def forward(self, u, i): return self.score(self.u(u), i)
     def terms(self, u, i):
@@ -144,31 +164,87 @@ class NeuralBias(nn.Module):
         return self.score(pu, i), (pu.pow(2).sum(1) + self.i(i).pow(2).sum(1)).mean()
 
 # %% ../nbs/05_collab.ipynb #3b8cbdb2
-def _optimizers(module, lr, wd):
-    emb = [p for m in module.modules() if isinstance(m, nn.Embedding) for p in m.parameters()]
-    dense = [p for p in module.parameters() if all(p is not e for e in emb)]
-    opts = [torch.optim.SparseAdam(emb, lr=lr)]
-    if dense: opts.append(torch.optim.AdamW(dense, lr=lr, weight_decay=wd))
-    return opts
+def one_cycle(step:int, # Step, counting from 0
+              total:int, # Steps in the whole schedule
+              lr:float, # Peak learning rate
+              pct:float=0.3, # Share of the steps spent warming up
+              div:float=25.0, # The schedule starts at `lr/div`
+              final_div:float=1e4, # and ends at `lr/div/final_div`
+              momentum:tuple=(0.85, 0.95), # Adam's beta1 goes from the high value to the low one and back
+             ) -> tuple: # (learning rate, beta1)
+    "Learning rate and Adam's `beta1` at `step` of a cosine one-cycle schedule (torch's `OneCycleLR`)."
+    up = pct * total - 1
+    low, high = momentum
+    if step <= up: p, (a, b), (ma, mb) = step / up, (lr / div, lr), (high, low)
+    else: p, (a, b), (ma, mb) = (step - up) / (total - 1 - up), (lr, lr / div / final_div), (low, high)
+    c = (math.cos(math.pi * p) + 1) / 2
+    return b + (a - b) * c, mb + (ma - mb) * c
 
-def _epoch(module, u, i, r, opts, scheds, reg, batch_size, gen):
+# %% ../nbs/05_collab.ipynb #13ebfd56
+class RowAdam:
+    "Adam on the rows of the table `W` that each step touches (torch's `SparseAdam`), updating `W` in place."
+    def __init__(self, W:torch.Tensor, # A (rows, columns) float32 table, e.g. an embedding's weight
+                 beta2:float=0.999, # Decay of the second moment
+                 eps:float=1e-8, # Added to the denominator
+                ):
+        self.W, self.m, self.v, self.beta2, self.eps, self.t = W, torch.zeros_like(W), torch.zeros_like(W), beta2, eps, 0
+    def rows(self, idx:torch.Tensor) -> torch.Tensor:
+        "A copy of the rows `idx` (int64 positions) of the table."
+        return self.W.index_select(0, idx)
+    def step(self, idx:torch.Tensor, # int64 row of each gradient row; rows may repeat
+             grad:torch.Tensor, # (len(idx), columns) gradients
+             lr:float, # Learning rate
+             beta1:float=0.9, # Decay of the first moment (the one-cycle schedule moves it)
+            ):
+        "One Adam step on the rows in `idx`, with the gradients of repeated rows summed."
+        self.t += 1
+        rows, inv = torch.unique(idx, return_inverse=True)
+        G = torch.zeros(len(rows), grad.shape[1]).index_add_(0, inv, grad)
+        m = self.m.index_select(0, rows).lerp_(G, 1 - beta1)
+        v = self.v.index_select(0, rows).mul_(self.beta2).addcmul_(G, G, value=1 - self.beta2)
+        self.m.index_copy_(0, rows, m)
+        self.v.index_copy_(0, rows, v)
+        size = lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - beta1 ** self.t)
+        self.W.index_add_(0, rows, m.div_(v.sqrt_().add_(self.eps)), alpha=-size)
+
+# %% ../nbs/05_collab.ipynb #1d5480f7
+def _dense_optimizer(module, lr, wd):
+    "AdamW over the module's parameters that are not embeddings (None when there are none)."
+    emb = {id(p) for m in module.modules() if isinstance(m, nn.Embedding) for p in m.parameters()}
+    dense = [p for p in module.parameters() if id(p) not in emb]
+    return torch.optim.AdamW(dense, lr=lr, weight_decay=wd) if dense else None
+
+def _batch_grads(module, pu, qi, r, reg):
+    "(sum of squared errors, gradient of the user rows, of the movie rows) of one batch's loss."
+    if hasattr(module, 'row_grads'): return module.row_grads(pu, qi, r, reg)
+    pu.requires_grad_()
+    qi.requires_grad_()
+    err = module.score_rows(pu, qi) - r
+    (err.pow(2).mean() + reg * (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()).backward()
+    return float(err.detach().pow(2).sum()), pu.grad, qi.grad
+
+def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, pool):
     "One pass over the ratings in a fresh random order; the sum of squared errors."
     module.train()
-    perm, sse = torch.randperm(len(u), generator=gen, dtype=torch.int32), torch.zeros(())
+    users, movies = tables
+    perm, sse = torch.randperm(len(u), generator=gen), 0.0
     for s in range(0, len(u), batch_size):
         b = perm[s:s + batch_size]
-        pred, pen = module.terms(u[b], i[b])
-        err = pred - r[b]
-        loss = err.pow(2).mean() + reg * pen
-        for o in opts: o.zero_grad()
-        loss.backward()
-        for o in opts: o.step()
-        for sc in scheds: sc.step()
-        sse += err.detach().pow(2).sum()
-    return float(sse)
+        ub, ib = u.index_select(0, b).long(), i.index_select(0, b).long()
+        err, gu, gi = _batch_grads(module, users.rows(ub), movies.rows(ib), r.index_select(0, b), reg)
+        lr, beta1 = next(schedule)
+        if dense is not None:
+            for g in dense.param_groups: g['lr'], g['betas'] = lr, (beta1, g['betas'][1])
+            dense.step()
+            dense.zero_grad()
+        done = pool.submit(movies.step, ib, gi, lr, beta1)  # the movie table on a second thread
+        users.step(ub, gu, lr, beta1)
+        done.result()
+        sse += err
+    return sse
 
 @one_thread()
-def train_module(module:nn.Module, # A module with `forward(u, i)` and `terms(u, i) -> (predictions, penalty)`
+def train_module(module:nn.Module, # `u` and `i` embeddings, and `row_grads(pu, qi, r, reg)` or `score_rows(pu, qi)`
                  u:torch.Tensor, i:torch.Tensor, r:torch.Tensor, # Training user/movie positions and ratings
                  valid:tuple|None=None, # (u, i, r) tensors for early stopping; None trains every epoch
                  *, epochs:int=20, # Most epochs
@@ -184,19 +260,20 @@ def train_module(module:nn.Module, # A module with `forward(u, i)` and `terms(u,
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     batch_size = batch_size or max(1024, len(u) // 256)
-    opts = _optimizers(module, lr, wd)
-    steps = -(-len(u) // batch_size)
-    scheds = [torch.optim.lr_scheduler.OneCycleLR(o, lr, total_steps=epochs * steps) for o in opts]
+    tables, dense = (RowAdam(module.u.weight.data), RowAdam(module.i.weight.data)), _dense_optimizer(module, lr, wd)
+    total = epochs * -(-len(u) // batch_size)
+    schedule = (one_cycle(k, total, lr) for k in range(total))
     hist, best, state, bad, t0 = [], math.inf, None, 0, time.perf_counter()
-    for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
-        sse = _epoch(module, u, i, r, opts, scheds, reg, batch_size, gen)
-        v = _rmse_of(module, *valid) if valid is not None else math.nan
-        hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
-                         seconds=time.perf_counter() - t0))
-        if valid is None: continue
-        if v < best - 1e-4: best, state, bad = v, {k: x.clone() for k, x in module.state_dict().items()}, 0
-        else: bad += 1
-        if bad >= patience: break
+    with ThreadPoolExecutor(1) as pool:
+        for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
+            sse = _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, pool)
+            v = _rmse_of(module, *valid) if valid is not None else math.nan
+            hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
+                             seconds=time.perf_counter() - t0))
+            if valid is None: continue
+            if v < best - 1e-4: best, state, bad = v, {k: x.clone() for k, x in module.state_dict().items()}, 0
+            else: bad += 1
+            if bad >= patience: break
     if state is not None: module.load_state_dict(state)
     return pd.DataFrame(hist)
 
