@@ -129,10 +129,17 @@ def _append(cols, n, names, batch):
 # %% ../nbs/01_data.ipynb #a0a853a9
 def _numeric(s): return s if pd.api.types.is_numeric_dtype(s.dtype) else pd.to_numeric(s, errors='coerce')
 
+_INT32 = np.iinfo('int32')
+
 def _as_int(s, where, col, dtype='int32'):
+    "Whole numbers of column `col` as `dtype`; ids past the int32 range are kept whole as int64, never wrapped."
     v = _numeric(s)  # already numbers (the fast reader's columns): no copy
     if v.isna().any(): raise ValueError(f"{where}: column {col!r} has non-numeric or empty values, "
                                         f"first at row {int(np.flatnonzero(v.isna())[0])}: {s[v.isna()].iloc[0]!r}.")
+    if v.dtype.kind == 'f' and (bad := np.flatnonzero(v.to_numpy() % 1)).size:
+        raise ValueError(f"{where}: column {col!r} holds ids and times as whole numbers; row {int(bad[0])} has "
+                         f"{s.iloc[bad[0]]!r}. Fix or remove that row.")
+    if dtype == 'int32' and len(v) and (v.max() > _INT32.max or v.min() < _INT32.min): dtype = 'int64'
     return v.astype(dtype)
 
 # %% ../nbs/01_data.ipynb #4316f25a
@@ -256,7 +263,7 @@ def _100k_release(src, name):
 _FORMATS = [('ratings.csv', _csv_release), ('u.data', _100k_release), ('movies.dat', _dat_release)]
 
 # %% ../nbs/01_data.ipynb #8cb93884
-_CACHE_VERSION = 1 # Bump when the tables change shape: every older cache is then rebuilt
+_CACHE_VERSION = 2 # Bump when the tables change (2: ids past int32 kept as int64): every older cache is rebuilt
 _CACHE_MIN_BYTES = 16 << 20 # `cache=None` caches releases whose ratings file is at least this big (about 600k ratings)
 _CACHE_MARK = '.movie_recs-cache'
 _TABLES = ('ratings', 'movies', 'links', 'tags', 'users')

@@ -86,3 +86,22 @@ def test_link_sources(tmp_path):
     (tmp_path/'dbo_director.edgelist').write_text('http://dbpedia.org/resource/A\n')
     with pytest.raises(ValueError, match='dbo_director.edgelist: expected two space-separated URIs'):
         read_dbpedia(tmp_path)
+
+
+@pytest.mark.parametrize('cache', [False, True])
+def test_ids_past_int32_are_kept_whole(tmp_path, cache):
+    "An id of 3,000,000,000 once wrapped to -1,294,967,296 (another user); it must stay itself, cached or not."
+    (tmp_path/'ratings.csv').write_text('userId,movieId,rating,timestamp\n1,2,3.5,100\n3000000000,5,4.0,200\n'
+                                        '3000000000,2,2.0,300\n')
+    (tmp_path/'movies.csv').write_text('movieId,title,genres\n2,A (1990),Drama\n5,B (1991),Comedy\n')
+    for _ in range(2):  # the second load reads the cache when there is one
+        r = load_movielens(tmp_path, cache=cache).ratings
+        assert r.user.tolist() == [1, 3_000_000_000, 3_000_000_000] and r.user.dtype == 'int64'
+    from movie_recs.evaluation import MostPopular
+    recs = MostPopular().fit(r).recommend(3_000_000_000, exclude_seen=False)
+    assert recs.user.unique().tolist() == [3_000_000_000] and recs.movie.tolist() == [2, 5]
+
+
+def test_fractional_ids_are_an_error(tmp_path):
+    (tmp_path/'r.csv').write_text('user,item,rating\n1,2,3.5\n1.5,3,4\n')
+    with pytest.raises(ValueError, match=r"r.csv: column 'user' holds ids .* row 1 has '1.5'"): read_ratings(tmp_path/'r.csv')
