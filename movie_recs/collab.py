@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_collab.ipynb #501fe920
 from __future__ import annotations
-import logging, math, time
+import inspect, logging, math, os, time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -21,20 +21,29 @@ from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_s
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['KINDS', 'ALIASES', 'one_thread', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF',
-           'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF', 'EASE', 'movie_clusters', 'plot_movies',
-           'make_model']
+__all__ = ['KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread', 'FactorModel', 'DotBias', 'NeuralBias',
+           'one_cycle', 'RowAdam', 'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF',
+           'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model', 'choose_model']
 
 # %% ../nbs/05_collab.ipynb #489aeef2
 _log = logging.getLogger(__name__)
 
+def cores() -> int:
+    "How many CPU cores this process may use."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
 @contextmanager
+def torch_threads(n:int|None=None, # Threads; None: every core this process may use
+                 ):
+    "Run torch on `n` threads inside the block (or the decorated function), then restore the thread count."
+    before = torch.get_num_threads()
+    torch.set_num_threads(n or cores())
+    try: yield
+    finally: torch.set_num_threads(before)
+
 def one_thread():
     "Run torch on one thread inside the block (or the decorated function), then restore the thread count."
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(n)
+    return torch_threads(1)
 
 def _as_ratings(ratings:pd.DataFrame) -> pd.DataFrame:
     "Ratings as `check_ratings` leaves them (int32 ids, float32 ratings), checked only when they are not already."
@@ -334,6 +343,10 @@ class MF(_TorchModel, FactorModel):
         self.batch_size, self.patience, self.valid_frac, self.refit = batch_size, patience, valid_frac, refit
         self.seed, self.show_progress = seed, show_progress
     def _module(self): return DotBias(len(self.users), len(self.movies), self.n_factors, self.y_range)
+    def memory_needed(self, n_ratings:int, n_users:int, n_movies:int) -> int:
+        "The base's arrays, the rating tensors (and their shuffled order), and the tables with Adam's moments."
+        tables = (n_users + n_movies) * (self.n_factors + 1) * 4 * 4  # weights, two moments, the best epoch's copy
+        return Model.memory_needed(self, n_ratings, n_users, n_movies) + n_ratings * 36 + tables
     def fit(self, ratings:pd.DataFrame, # Ratings: user, movie, rating
             movies:pd.DataFrame|None=None, # Movies with titles, to answer by title
            ) -> MF:
@@ -676,7 +689,9 @@ def _copy(self:FastaiMF, learn):
 @register
 class EASE(Model):
     "Steck's EASE top-N model on binarised ratings: scores are `X B` with a zero-diagonal movie x movie `B`."
-    kind = 'topn'
+    kind = 'ease'
+    max_movies = 25_000  # its fit time grows as movies^3: about 2 minutes at 25,000 movies on 2 cores
+    instead = "Use kind 'ials' (or 'topn', which picks EASE or iALS by size)."
     predicts_ratings, ranks, has_vectors, folds_in = False, True, True, True
     _params = ('lam', 'min_count', 'min_rating', 'seed')
     def __init__(self, *, lam:float=300.0, # L2 regularization of B
@@ -697,14 +712,39 @@ class EASE(Model):
         u, i, r = self._index(ratings, movies)
         keep = np.ones(len(r), bool) if self.min_rating is None else r >= self.min_rating
         self.X = sp.csr_matrix((np.ones(keep.sum(), 'float32'), (u[keep], i[keep])), shape=self.seen.shape)
-        G = torch.from_numpy((self.X.T @ self.X).toarray()).double()
-        G.diagonal().add_(self.lam)
-        P = torch.cholesky_inverse(torch.linalg.cholesky(G))  # G is symmetric positive definite
-        self.B = (-P / P.diagonal()[None]).float().numpy()
-        np.fill_diagonal(self.B, 0)
+        self.B = ease_weights(self.X, self.lam)
         return self
     def _scores(self, u): return np.asarray(self.X[u] @ self.B)
-    def movie_vectors(self) -> MovieVectors: return MovieVectors(self.movies.ids, self.B, 'collab-topn')
+    def movie_vectors(self) -> MovieVectors: return MovieVectors(self.movies.ids, self.B, 'collab-ease')
+
+MODELS['topn'] = EASE  # folders saved before EASE had a kind of its own say 'topn'
+
+# %% ../nbs/05_collab.ipynb #6e3ca1c0
+@torch_threads()
+def ease_weights(X:sp.csr_matrix, # users x movies, 1 where the user interacted with the movie
+                 lam:float, # L2 regularization
+                ) -> np.ndarray: # (movies, movies) float32 `B` with a zero diagonal
+    "EASE's closed form `B = I - P / diag(P)` with `P = (X'X + lam I)^-1`, in float32 on every core."
+    G = torch.from_numpy((X.T @ X).toarray().astype('float32', copy=False))
+    G.diagonal().add_(lam)
+    G = torch.cholesky_inverse(torch.linalg.cholesky(G))  # X'X + lam I is symmetric positive definite
+    G.div_(-G.diagonal().clone()[None])
+    G.diagonal().zero_()
+    return G.numpy()
+
+# %% ../nbs/05_collab.ipynb #da148fda
+@patch
+def memory_needed(self:EASE, n_ratings:int, n_users:int, n_movies:int) -> int:
+    "The base's arrays, the interaction matrix, and three movies x movies float32 matrices."
+    return Model.memory_needed(self, n_ratings, n_users, n_movies) + n_ratings * 8 + 3 * n_movies ** 2 * 4
+
+@patch
+def check_size(self:EASE, n_ratings:int, n_users:int, n_movies:int, memory:int|str|None=None):
+    "`Model.check_size`, and a refusal of catalogues above `max_movies` (the inverse's time grows as movies^3)."
+    if n_movies > self.max_movies:
+        raise TooLarge(f"EASE ('ease') inverts a movies x movies matrix: {n_movies:,} movies is more than the "
+                       f"{self.max_movies:,} it handles in a few minutes on a laptop. {self.instead}")
+    Model.check_size(self, n_ratings, n_users, n_movies, memory)
 
 # %% ../nbs/05_collab.ipynb #28108a94
 @patch
@@ -721,6 +761,68 @@ def _load_arrays(self:EASE, a):
     self.B = a['movie_vectors']
     self.X = sp.csr_matrix((np.ones(len(a['X_indices']), 'float32'), a['X_indices'], a['X_indptr']),
                            shape=self.seen.shape)
+
+# %% ../nbs/05_collab.ipynb #3e31e898
+@register
+class IALS(Model):
+    "Implicit-feedback ALS on binarised ratings, fitted by the `implicit` library; scores are user . movie factors."
+    kind = 'ials'
+    predicts_ratings, ranks, has_vectors, folds_in = False, True, True, True
+    _params = ('n_factors', 'reg', 'alpha', 'iterations', 'min_rating', 'seed')
+    instead = "Use fewer factors, or kind 'mf'."
+    def __init__(self, *, n_factors:int=32, # Factors per user and movie
+                 reg:float=0.05, # L2 regularization of the factors
+                 alpha:float=3.0, # Confidence of an interaction is 1 + alpha (of a non-interaction, 1)
+                 iterations:int=15, # ALS sweeps
+                 min_rating:float|None=None, # Count only ratings of at least this as interactions (None: all)
+                 seed:int=42, # Random seed of the initial factors
+                 show_progress:bool=False, # Show implicit's progress bar
+                ):
+        self.n_factors, self.reg, self.alpha, self.iterations = n_factors, reg, alpha, iterations
+        self.min_rating, self.seed, self.show_progress = min_rating, seed, show_progress
+    def fit(self, ratings:pd.DataFrame, # Ratings: user, movie, rating
+            movies:pd.DataFrame|None=None, # Movies with titles
+           ) -> IALS:
+        "Fit user and movie factors on who rated what (every rated movie counts as seen, whatever `min_rating`)."
+        from implicit.cpu.als import AlternatingLeastSquares
+        from threadpoolctl import threadpool_limits
+        u, i, r = self._index(_as_ratings(ratings), movies)
+        keep = np.ones(len(r), bool) if self.min_rating is None else r >= self.min_rating
+        X = sp.csr_matrix((np.ones(keep.sum(), 'float32'), (u[keep], i[keep])), shape=self.seen.shape)
+        als = AlternatingLeastSquares(factors=self.n_factors, regularization=self.reg, alpha=self.alpha,
+                                      iterations=self.iterations, dtype=np.float32, random_state=self.seed,
+                                      num_threads=cores())
+        with threadpool_limits(1, 'blas'): als.fit(X, show_progress=self.show_progress)  # implicit's threads only
+        self.P, self.Q = np.asarray(als.user_factors), np.asarray(als.item_factors)
+        return self
+    def memory_needed(self, n_ratings:int, n_users:int, n_movies:int) -> int:
+        "The base's arrays, the interaction matrix (and implicit's transposed copy) and the factors."
+        return (Model.memory_needed(self, n_ratings, n_users, n_movies) + n_ratings * 16
+                + (n_users + n_movies) * self.n_factors * 4 * 2)
+    def _scores(self, u): return self.P[u] @ self.Q.T
+    def movie_vectors(self) -> MovieVectors: return MovieVectors(self.movies.ids, self.Q, 'collab-ials')
+
+# %% ../nbs/05_collab.ipynb #1200b889
+@patch
+def fold_in(self:IALS, ratings:dict, # {movie id: stars}
+           ) -> tuple: # (user factors, positions of the rated movies)
+    "Factors of a new user from the movies in `ratings` that count as interactions, with the movie factors fixed."
+    i = self.movies.index(np.array(list(ratings)))
+    liked = i[np.array(list(ratings.values())) >= (self.min_rating or -np.inf)]
+    Q, Ql = self.Q.astype('float64'), self.Q[liked].astype('float64')
+    A = Q.T @ Q + self.alpha * Ql.T @ Ql + self.reg * np.eye(Q.shape[1])
+    return np.linalg.solve(A, (1 + self.alpha) * Ql.sum(0)).astype('float32'), i
+
+@patch
+def _fold_scores(self:IALS, ratings):
+    p, i = self.fold_in(ratings)
+    return self.Q @ p, i
+
+@patch
+def _arrays(self:IALS): return dict(P=self.P)
+
+@patch
+def _load_arrays(self:IALS, a): self.P, self.Q = a['P'], a['movie_vectors']
 
 # %% ../nbs/05_collab.ipynb #11736eb8
 def movie_clusters(model:Model, # A fitted model with movie vectors (`has_vectors`)
@@ -760,9 +862,23 @@ def plot_movies(model:Model, # A fitted model with movie vectors (`has_vectors`)
     ax.set(title=f'{mv.name}: movie vectors, 2-D PCA', xticks=[], yticks=[])
     return fig
 
-# %% ../nbs/05_collab.ipynb #0a7ef500
-KINDS = ('mf', 'nn', 'bpmf', 'blend', 'topn', 'fastai')  # the collaborative-filtering kinds, as in model.json
-ALIASES = {'best': 'blend'}
+# %% ../nbs/05_collab.ipynb #8c1e2958
+def _per_rating_memory(model, n_ratings, n_users, n_movies, per_rating, per_row=0):
+    return Model.memory_needed(model, n_ratings, n_users, n_movies) + n_ratings * per_rating + (n_users + n_movies) * per_row
+
+NeuralMF.max_ratings, NeuralMF.instead = 3_000_000, "Use kind 'mf' (it scales to any size that fits in memory)."
+NeuralMF.memory_needed = MF.memory_needed
+BPMF.max_ratings, BPMF.instead = 1_500_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+BPMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(  # the per-rating outer products, float64
+    self, n, nu, ni, 2 * 8 * (self.n_factors + 1) ** 2, 8 * (self.n_factors + 1) * (self.samples - self.burn_in + 2))
+Blend.max_ratings, Blend.instead = 600_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+Blend.memory_needed = lambda self, n, nu, ni: BPMF(**self.bpmf).memory_needed(n, nu, ni) + n * 36
+FastaiMF.max_ratings, FastaiMF.instead = 450_000, "Use kind 'mf' (the same model, trained much faster)."
+FastaiMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(self, n, nu, ni, 200, 4 * (self.n_factors + 1) * 4)
+
+# %% ../nbs/05_collab.ipynb #f14af21d
+KINDS = ('mf', 'nn', 'bpmf', 'blend', 'ease', 'ials', 'fastai')  # the collaborative-filtering kinds, as in model.json
+ALIASES = {'best': 'blend', 'topn': 'ease'}  # the choice on small data; `choose_model` chooses by size
 
 def make_model(kind:str, # A kind in `KINDS` or an alias in `ALIASES` such as 'best'
                **kwargs, # Hyperparameters
@@ -772,3 +888,33 @@ def make_model(kind:str, # A kind in `KINDS` or an alias in `ALIASES` such as 'b
     if k not in KINDS:
         raise ValueError(f"Unknown model kind {kind!r}: use one of {', '.join(KINDS + tuple(ALIASES))}.")
     return MODELS[k](**kwargs)
+
+# %% ../nbs/05_collab.ipynb #86090588
+BY_SIZE = {'topn': ('ease', 'ials'), 'best': ('blend', 'mf')}  # alias -> (first choice, the one that scales)
+
+def _build(kind, params):
+    cls = MODELS[kind]
+    takes = inspect.signature(cls).parameters
+    return cls(**{k: v for k, v in params.items() if k in takes})
+
+def choose_model(kind:str, # A kind in `KINDS`, or 'topn' / 'best' to choose by size
+                 ratings:pd.DataFrame, # The training ratings (user, movie, rating)
+                 memory:int|str|None=None, # Bytes (or '8G') the fit may use; default `core.available_memory()`
+                 **params, # Hyperparameters
+                ) -> tuple: # (an unfitted model, a sentence saying what was picked and why)
+    "The model of `kind` that fits `ratings` on this machine, and why; `TooLarge` when none does."
+    n, n_users, n_movies = len(ratings), ratings.user.nunique(), ratings.movie.nunique()
+    size = f"{n:,} ratings, {n_users:,} users, {n_movies:,} movies"
+    if kind not in BY_SIZE:
+        m = make_model(kind, **params)
+        m.check_size(n, n_users, n_movies, memory)
+        return m, f"{kind}: {type(m).__name__} on {size}"
+    first, fallback = BY_SIZE[kind]
+    m = _build(first, params)
+    try: m.check_size(n, n_users, n_movies, memory)
+    except TooLarge as e:
+        m2 = _build(fallback, params)
+        m2.check_size(n, n_users, n_movies, memory)
+        why = str(e).split('. ')[0].replace(f"{type(m).__name__} ({first!r}) ", f"{type(m).__name__} ")
+        return m2, f"{kind}: {why}; using {type(m2).__name__} ({fallback!r})."
+    return m, f"{kind}: {type(m).__name__} ({first!r}) fits {size}."

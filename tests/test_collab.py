@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from movie_recs import core
-from movie_recs.collab import BPMF, EASE, MF, Blend, FastaiMF, NeuralMF, make_model
+from movie_recs.collab import BPMF, EASE, IALS, MF, Blend, FastaiMF, NeuralMF, choose_model, make_model
+from movie_recs.core import TooLarge
 from movie_recs.core import load, taste_groups
 
 torch.set_num_threads(1)
@@ -16,7 +17,8 @@ SMALL = dict(
     nn=lambda: NeuralMF(n_factors=8, hidden=16, dropout=0, lr=0.02, reg=0.01, batch_size=64, epochs=40, valid_frac=0,
                         show_progress=False),
     bpmf=lambda: BPMF(n_factors=4, samples=30, show_progress=False),
-    topn=lambda: EASE(lam=1.0, min_rating=4),
+    ease=lambda: EASE(lam=1.0, min_rating=4),
+    ials=lambda: IALS(n_factors=4, reg=0.1, alpha=10, min_rating=4),
     blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30),
                         mf=dict(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=40), show_progress=False),
     fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, batch_size=64, show_progress=False),
@@ -49,7 +51,7 @@ def ratings_file(tmp_path, tg):
 
 
 # --- known answers ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'topn', 'blend', 'nn'])
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials', 'blend', 'nn'])
 def test_held_out_favourite_comes_first(fitted, tg, kind):
     recs = fitted[kind].recommend(n=1)
     assert (recs[['user', 'movie']].to_numpy() == tg[1].to_numpy()).all()
@@ -63,7 +65,7 @@ def test_two_taste_groups_are_separated(fitted, kind):
     assert p[own].min() > p[~own].max()
 
 
-@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'topn'])
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials'])
 def test_similar_movies_are_from_the_same_group(fitted, kind):
     assert fitted[kind].similar(1, n=5).movie.between(2, 10).all()
     assert fitted[kind].similar(15, n=5).movie.between(11, 20).all()
@@ -83,9 +85,9 @@ def test_early_stopping_uses_a_validation_part_of_train(tg):
 def test_abilities_are_declared_honestly(fitted):
     for kind, m in fitted.items():
         assert m.kind == kind and m.ranks and m.folds_in, kind
-        assert m.predicts_ratings == (kind != 'topn'), kind
-    with pytest.raises(NotImplementedError, match=r"EASE \('topn'\) cannot predict ratings"):
-        fitted['topn'].predict([1], [1])
+        assert m.predicts_ratings == (kind not in ('ease', 'ials')), kind
+    with pytest.raises(NotImplementedError, match=r"EASE \('ease'\) cannot predict ratings"):
+        fitted['ease'].predict([1], [1])
 
 
 # --- seen items, unknown ids ------------------------------------------------------------------------------------------
@@ -99,7 +101,7 @@ def test_recommend_excludes_seen_movies(fitted, tg, kind):
 def test_unknown_ids(fitted, tg):
     with pytest.raises(KeyError, match='Unknown user id 999'): fitted['mf'].predict([999], [1])
     with pytest.raises(KeyError, match='Unknown movie id 77'): fitted['bpmf'].predict([1], [77])
-    with pytest.raises(KeyError, match='Unknown user id 999'): fitted['topn'].recommend([999])
+    with pytest.raises(KeyError, match='Unknown user id 999'): fitted['ease'].recommend([999])
     p = fitted['mf'].predict([999, 1, 999], [1, 77, 77], unknown='mean')
     assert np.isfinite(p).all() and p[0] != p[1]
     assert p[2] == pytest.approx(float(tg[0].rating.mean()))  # both unknown: the mean training rating
@@ -171,7 +173,7 @@ def test_train_and_similar_cli(ml_dir, tmp_path, cli):
     out = tmp_path/'model'
     rc, text, err = cli.run('train', 'collab', '--data', ml_dir, '--out', out, '--model', 'topn')
     assert rc == 0 and 'saved' in text, err
-    assert json.loads((out/'model.json').read_text())['kind'] == 'topn'
+    assert json.loads((out/'model.json').read_text())['kind'] == 'ease'
     assert pd.read_csv(out/'movies.csv').columns.tolist() == ['movie', 'title']
     rc, text, _ = cli.run('similar', '--model', out, '--movie', 'Movie 1 (2000)', '-n', 3)
     assert rc == 0 and 'Movie 1 (2000)' not in text and text.count('(2000)') == 3
@@ -202,7 +204,7 @@ def test_predict_cli(tmp_path, ratings_file, cli):
     pairs = tmp_path/'pairs.csv'; pairs.write_text('1,8\n21,18\n')
     rc, _, err = cli.run('predict', '--model', 'mf', '--train', ratings_file, '--test', pairs, '--out', tmp_path/'q.csv')
     assert rc == 0 and len(pd.read_csv(tmp_path/'q.csv')) == 2, err
-    cli.fails("'topn' model cannot predict ratings", 'predict', '--model', 'topn', '--train', ratings_file,
+    cli.fails("'ease' model cannot predict ratings", 'predict', '--model', 'topn', '--train', ratings_file,
               '--test', pairs, '--out', tmp_path/'r.csv')
     assert not (tmp_path/'r.csv').exists()
 
@@ -221,7 +223,7 @@ def test_predict_cli_errors(tmp_path, ratings_file, cli):
 
 
 def test_recommend_cli(tmp_path, ratings_file, tg, cli):
-    path = SMALL['topn']().fit(tg[0]).save(tmp_path/'ease')
+    path = SMALL['ease']().fit(tg[0]).save(tmp_path/'ease')
     rc, text, err = cli.run('recommend', '--model', path, '--user', 1, '-n', 1)
     assert rc == 0 and text.splitlines()[1].split()[:2] == ['1', str(tg[1].movie[0])], (text, err)
     rc, text, _ = cli.run('recommend', '--model', path, '--user', 1, '--user', 21, '-n', 1, '--json')
@@ -245,3 +247,50 @@ def test_recommend_cli_errors(tmp_path, ratings_file, cli):
     cli.fails('Unknown user id 999', 'recommend', *train, '--user', 999)
     cli.fails("Unknown model kind 'svd'", 'recommend', '--model', 'svd', '--train', ratings_file, '--user', 1)
     cli.fails('give --train FILE', 'recommend', '--model', 'topn', '--user', 1)
+
+
+# --- old kinds, size rules and the choice by size --------------------------------------------------------------------
+def test_old_topn_folders_load_as_ease(fitted, tmp_path):
+    "EASE was saved as kind 'topn' before it had a kind of its own; such folders still load."
+    p = fitted['ease'].save(tmp_path/'old')
+    meta = json.loads((p/'model.json').read_text())
+    (p/'model.json').write_text(json.dumps(meta | {'kind': 'topn'}))
+    m = load(p)
+    assert type(m) is EASE and m.kind == 'ease'
+    pd.testing.assert_frame_equal(m.recommend(n=3), fitted['ease'].recommend(n=3))
+
+
+def test_choice_by_size(tg, monkeypatch):
+    ratings = tg[0]
+    m, why = choose_model('topn', ratings, lam=5.0)
+    assert type(m) is EASE and m.lam == 5.0 and 'EASE' in why
+    monkeypatch.setenv('MOVIE_RECS_MEMORY', '2M')  # too little for EASE's 2 MB of matrices, enough for iALS
+    monkeypatch.setattr(EASE, 'memory_needed', lambda self, n, nu, ni: 4 << 20)
+    m, why = choose_model('topn', ratings, lam=5.0, n_factors=4)
+    assert type(m) is IALS and m.n_factors == 4, why
+    assert why.startswith('topn: EASE') and 'needs about 4.0 MB' in why and "using IALS ('ials')" in why, why
+    m.fit(ratings)  # the picked model fits under the same limit
+    with pytest.raises(TooLarge, match=r"EASE \('ease'\).*Use kind 'ials'"):
+        choose_model('ease', ratings)
+    with pytest.raises(TooLarge, match=r"Use kind 'ials'"):
+        EASE(lam=1.0).fit(ratings)  # every fit refuses up front
+
+
+def test_best_falls_back_to_mf_and_slow_kinds_refuse_by_time(tg, monkeypatch):
+    assert type(choose_model('best', tg[0])[0]) is Blend
+    monkeypatch.setattr(Blend, 'max_ratings', 100)
+    m, why = choose_model('best', tg[0])
+    assert type(m) is MF and 'at most 100 training ratings' in why and "using MF ('mf')" in why, why
+    with pytest.raises(TooLarge, match=r"BPMF \('bpmf'\) takes at most 1,500,000.*Use kind 'mf'"):
+        BPMF().check_size(25_000_095, 162_541, 59_047)
+    with pytest.raises(TooLarge, match=r"59,047 movies is more than the 25,000.*Use kind 'ials'"):
+        choose_model('ease', pd.DataFrame({'user': 1, 'movie': np.arange(59_047), 'rating': 4.0}))
+    m, why = choose_model('topn', pd.DataFrame({'user': 1, 'movie': np.arange(59_047), 'rating': 4.0}))
+    assert type(m) is IALS and '59,047 movies' in why, why
+
+
+def test_ials_fold_in_matches_its_own_solution(fitted, tg):
+    m, r = fitted['ials'], tg[0]
+    liked = {int(x): 5.0 for x in r[(r.user == 1) & (r.rating >= 4)].movie}
+    p, _ = m.fold_in(liked)
+    np.testing.assert_allclose(p, m.P[0], atol=0.05)
