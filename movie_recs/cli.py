@@ -243,13 +243,20 @@ def _is_ratings_file(data:str) -> bool:
 def _train_collab(args:argparse.Namespace):
     "A collaborative model of kind `--model`, fitted on `--data` (registry name, MovieLens folder/zip or ratings file)."
     from movie_recs import collab
-    from movie_recs.data import load_movielens, read_ratings
-    cls = type(collab.make_model(args.model))
-    m = _construct(cls, _params(args, show_progress=args.verbose), f"model kind {args.model!r}")
+    from movie_recs.data import read_ratings
+    kw = _params(args, show_progress=args.verbose)
+    _construct(type(collab.make_model(args.model)), kw, f"model kind {args.model!r}")  # check the names early
     data = args.data or 'ml-latest-small'
-    if _is_ratings_file(data): return m.fit(read_ratings(data))
-    ml = load_movielens(data, args.home)
-    return m.fit(ml.ratings, ml.movies)
+    ratings, movies = (read_ratings(data), None) if _is_ratings_file(data) else _release(data, args.home)
+    m, why = collab.choose_model(args.model, ratings, **kw)  # 'topn' and 'best' by size; refuses up front
+    print(why)
+    return m.fit(ratings, movies)
+
+def _release(data, home):
+    "Ratings and movies of a release."
+    from movie_recs.data import load_movielens
+    ml = load_movielens(data, home)
+    return ml.ratings, ml.movies
 
 def _train_links(args:argparse.Namespace):
     "Link embeddings of the `--movies` catalogue, on the DBpedia links (or a Wikipedia dump `--data`) and MovieLens tags."
@@ -328,12 +335,14 @@ def open_model(spec:str, # A saved model folder, or a collab model kind (e.g. mf
         return m
     from movie_recs import collab
     from movie_recs.data import read_ratings
-    m = collab.make_model(spec, show_progress=show_progress)
-    require(m, ability, command, f"model kind {spec!r}")
+    require(collab.make_model(spec), ability, command, f"model kind {spec!r}")
     if train is None:
         raise ValueError(f"{spec!r} is not a saved model folder; to use it as a model kind, give --train FILE with the "
                          "ratings to fit it on.")
-    return m.fit(read_ratings(train))
+    ratings = read_ratings(train)
+    m, why = collab.choose_model(spec, ratings, show_progress=show_progress)
+    logging.getLogger(__name__).info(why)
+    return m.fit(ratings)
 
 # %% ../nbs/10_cli.ipynb #78bf5868
 def _user_ids(users:list) -> list:

@@ -53,6 +53,7 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
               'mf': (lambda: collab.MF(show_progress=False), 'rating')}
     if quick: return models
     models |= {'topn (EASE)': (lambda: collab.EASE(), 'topn'),
+               'iALS (implicit)': (lambda: collab.IALS(), 'topn'),
                'nn': (lambda: collab.NeuralMF(show_progress=False), 'rating'),
                'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=False), 'rating'),
                'fastai collab_learner': (lambda: collab.FastaiMF(show_progress=False), 'rating')}
