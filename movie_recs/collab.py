@@ -866,14 +866,14 @@ def plot_movies(model:Model, # A fitted model with movie vectors (`has_vectors`)
 def _per_rating_memory(model, n_ratings, n_users, n_movies, per_rating, per_row=0):
     return Model.memory_needed(model, n_ratings, n_users, n_movies) + n_ratings * per_rating + (n_users + n_movies) * per_row
 
-NeuralMF.max_ratings, NeuralMF.instead = 3_000_000, "Use kind 'mf' (it scales to any size that fits in memory)."
+NeuralMF.max_ratings, NeuralMF.instead = 10_000_000, "Use kind 'mf' (it scales to any size that fits in memory)."
 NeuralMF.memory_needed = MF.memory_needed
-BPMF.max_ratings, BPMF.instead = 1_500_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+BPMF.max_ratings, BPMF.instead = 900_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
 BPMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(  # the per-rating outer products, float64
     self, n, nu, ni, 2 * 8 * (self.n_factors + 1) ** 2, 8 * (self.n_factors + 1) * (self.samples - self.burn_in + 2))
-Blend.max_ratings, Blend.instead = 600_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+Blend.max_ratings, Blend.instead = 400_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
 Blend.memory_needed = lambda self, n, nu, ni: BPMF(**self.bpmf).memory_needed(n, nu, ni) + n * 36
-FastaiMF.max_ratings, FastaiMF.instead = 450_000, "Use kind 'mf' (the same model, trained much faster)."
+FastaiMF.max_ratings, FastaiMF.instead = 150_000, "Use kind 'mf' (the same model, trained much faster)."
 FastaiMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(self, n, nu, ni, 200, 4 * (self.n_factors + 1) * 4)
 
 # %% ../nbs/05_collab.ipynb #f14af21d

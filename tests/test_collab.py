@@ -281,7 +281,7 @@ def test_best_falls_back_to_mf_and_slow_kinds_refuse_by_time(tg, monkeypatch):
     monkeypatch.setattr(Blend, 'max_ratings', 100)
     m, why = choose_model('best', tg[0])
     assert type(m) is MF and 'at most 100 training ratings' in why and "using MF ('mf')" in why, why
-    with pytest.raises(TooLarge, match=r"BPMF \('bpmf'\) takes at most 1,500,000.*Use kind 'mf'"):
+    with pytest.raises(TooLarge, match=r"BPMF \('bpmf'\) takes at most 900,000.*Use kind 'mf'"):
         BPMF().check_size(25_000_095, 162_541, 59_047)
     with pytest.raises(TooLarge, match=r"59,047 movies is more than the 25,000.*Use kind 'ials'"):
         choose_model('ease', pd.DataFrame({'user': 1, 'movie': np.arange(59_047), 'rating': 4.0}))
