@@ -21,9 +21,9 @@ from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_s
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread', 'FactorModel', 'DotBias', 'NeuralBias',
-           'one_cycle', 'RowAdam', 'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF',
-           'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model', 'choose_model']
+__all__ = ['REFIT_MAX_RATINGS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread', 'FactorModel', 'DotBias',
+           'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'fastai_learner',
+           'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model', 'choose_model']
 
 # %% ../nbs/05_collab.ipynb #489aeef2
 _log = logging.getLogger(__name__)
@@ -301,6 +301,8 @@ def _tensors(*arrays):
 def _holdout(n, frac, seed):
     return np.random.default_rng(seed).random(n) < frac
 
+REFIT_MAX_RATINGS = 2_000_000  # `refit=None` refits only up to this many ratings
+
 class _TorchModel(Model):
     "A model trained with `train_module`: `_module()` builds it, `fit` trains it with early stopping and a refit."
     wd = 0.0  # weight decay of dense layers; models with an MLP set their own
@@ -314,7 +316,9 @@ class _TorchModel(Model):
         tr, va = _tensors(u[~val], i[~val], r[~val]), _tensors(u[val], i[val], r[val]) if val.any() else None
         self.history = train_module(self.module, *tr, va, epochs=self.epochs, patience=self.patience, **kw)
         self.best_epoch = int(self.history.epoch[self.history.valid_rmse.idxmin()]) if va else self.epochs
-        if self.refit and va:
+        refit = self.refit if self.refit is not None else len(r) <= REFIT_MAX_RATINGS
+        self.refitted_ = bool(refit and va)
+        if refit and va:
             torch.manual_seed(self.seed)
             self.module = self._module()
             train_module(self.module, *_tensors(u, i, r), None, epochs=self.best_epoch, **kw)
@@ -335,7 +339,7 @@ class MF(_TorchModel, FactorModel):
                  batch_size:int|None=None, # Batch size; None: the larger of 1024 and n/256
                  patience:int=2, # Early-stopping patience in epochs
                  valid_frac:float=0.1, # Share of the training ratings held out for early stopping (0: none)
-                 refit:bool=True, # Retrain on all the training ratings for the best number of epochs
+                 refit:bool|None=None, # Retrain on all the ratings for the best number of epochs (None: up to 2M)
                  seed:int=42, # Random seed
                  show_progress:bool=False, # Show progress bars
                 ):
@@ -375,7 +379,7 @@ class NeuralMF(_TorchModel):
                  batch_size:int|None=None, # Batch size; None: the larger of 1024 and n/256
                  patience:int=2, # Early-stopping patience
                  valid_frac:float=0.1, # Share of the training ratings held out for early stopping
-                 refit:bool=True, # Retrain on all the training ratings for the best number of epochs
+                 refit:bool|None=None, # Retrain on all the ratings for the best number of epochs (None: up to 2M)
                  seed:int=42, # Random seed
                  show_progress:bool=False, # Show progress bars
                 ):
@@ -789,10 +793,11 @@ class IALS(Model):
         u, i, r = self._index(_as_ratings(ratings), movies)
         keep = np.ones(len(r), bool) if self.min_rating is None else r >= self.min_rating
         X = sp.csr_matrix((np.ones(keep.sum(), 'float32'), (u[keep], i[keep])), shape=self.seen.shape)
-        als = AlternatingLeastSquares(factors=self.n_factors, regularization=self.reg, alpha=self.alpha,
-                                      iterations=self.iterations, dtype=np.float32, random_state=self.seed,
-                                      num_threads=cores())
-        with threadpool_limits(1, 'blas'): als.fit(X, show_progress=self.show_progress)  # implicit's threads only
+        with threadpool_limits(1, 'blas'):  # implicit's own threads only (it warns, rightly, about BLAS threads)
+            als = AlternatingLeastSquares(factors=self.n_factors, regularization=self.reg, alpha=self.alpha,
+                                          iterations=self.iterations, dtype=np.float32, random_state=self.seed,
+                                          num_threads=cores())
+            als.fit(X, show_progress=self.show_progress)
         self.P, self.Q = np.asarray(als.user_factors), np.asarray(als.item_factors)
         return self
     def memory_needed(self, n_ratings:int, n_users:int, n_movies:int) -> int:

@@ -234,8 +234,8 @@ def test_recommend_cli(tmp_path, ratings_file, tg, cli):
                          '--out', out)
     assert rc == 0, err
     recs = pd.read_csv(out)
-    assert recs.columns.tolist() == ['user', 'item', 'rank'] and recs.user.nunique() == 40
-    assert not len(recs.merge(tg[0], left_on=['user', 'item'], right_on=['user', 'movie']))
+    assert recs.columns.tolist() == ['user', 'movie', 'score', 'rank'] and recs.user.nunique() == 40
+    assert not len(recs.merge(tg[0], on=['user', 'movie']))
 
 
 def test_recommend_cli_errors(tmp_path, ratings_file, cli):
@@ -294,3 +294,13 @@ def test_ials_fold_in_matches_its_own_solution(fitted, tg):
     liked = {int(x): 5.0 for x in r[(r.user == 1) & (r.rating >= 4)].movie}
     p, _ = m.fold_in(liked)
     np.testing.assert_allclose(p, m.P[0], atol=0.05)
+
+
+def test_refit_only_up_to_refit_max_ratings(tg, monkeypatch):
+    "By default MF refits on all the ratings only for small data; past REFIT_MAX_RATINGS it keeps the early-stopped fit."
+    from movie_recs import collab
+    assert MF(epochs=2).fit(tg[0]).refitted_
+    monkeypatch.setattr(collab, 'REFIT_MAX_RATINGS', 100)
+    m = MF(epochs=2).fit(tg[0])
+    assert not m.refitted_ and m.refit is None
+    assert MF(epochs=2, refit=True).fit(tg[0]).refitted_  # an explicit choice wins

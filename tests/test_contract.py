@@ -124,6 +124,7 @@ SMALL = {
     'BPMF': dict(n_factors=4, samples=30, burn_in=5),
     'Blend': dict(bpmf=('BPMF', dict(n_factors=4, samples=30, burn_in=5)), mf=('MF', FAST_MF)),  # (kind, its params)
     'EASE': dict(lam=10.0, min_rating=4.0),  # liked movies only: every user rates most movies of both groups
+    'IALS': dict(n_factors=4, iterations=15, min_rating=4.0),
     'FastaiMF': dict(n_factors=8, epochs=5, lr=0.05, batch_size=32, bs=32),
     'LinkEmbeddings': dict(n_factors=8, epochs=40, min_count=2, negative_ratio=4, batch_size=256, lr=0.05),
     'TasteRanker': dict(method='logreg'),
@@ -152,6 +153,7 @@ SPECS = {
     'BPMF': Spec('collab', 'BPMF'),
     'Blend': Spec('collab', 'Blend'),
     'EASE': Spec('collab', 'EASE'),
+    'IALS': Spec('collab', 'IALS'),
     'FastaiMF': Spec('collab', 'FastaiMF'),
     'LinkEmbeddings': Spec('links', 'LinkEmbeddings', _fit_links, learns=False, on_ratings=False),
     'TasteRanker': Spec('links', 'TasteRanker', data=lambda fx: dict(vectors=_link_vectors(fx))),
