@@ -155,7 +155,17 @@ def data_info(args:argparse.Namespace):
             tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
             tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
             os.replace(tmp, path)
+    if getattr(args, 'fits', False): return _print_fits(info, args.json)
     print(json.dumps(info) if args.json else _fmt_info(info))
+
+def _print_fits(info:dict, as_json:bool):
+    "The counts, then which model kinds would fit this data on this machine (`report.size_rules`)."
+    from movie_recs.report import size_rules  # every model family: only with --fits
+    rules = size_rules(info['ratings'], info['users'], info['movies'])
+    if as_json: return print(json.dumps(info | {'models': json.loads(rules.to_json(orient='records'))}))
+    print(_fmt_info(info) + '\n\nmodels on this machine:')
+    print(rules[['kind', 'model', 'memory', 'max_ratings', 'fits']].to_string(index=False))
+    for r in rules[~rules.fits].itertuples(): print(f"  {r.kind}: {r.why}")
 
 # %% ../nbs/10_cli.ipynb #29ba4a46
 def data_list(args:argparse.Namespace):
@@ -199,6 +209,7 @@ def _data_parser(sub, common):
     i = d.add_parser('info', help='counts of a dataset: registry name, folder or archive', parents=[common])
     i.add_argument('name_or_path')
     i.add_argument('--json', action='store_true', help='print JSON')
+    i.add_argument('--fits', action='store_true', help='also say which model kinds fit this data on this machine')
     i.set_defaults(func=data_info)
     s = d.add_parser('seed', help='copy official files from a local folder into the data home', parents=[common])
     s.add_argument('src', help='folder with movielens/<name>.zip, links/<dataset>/<file> and posters/, or flat')

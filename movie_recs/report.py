@@ -13,7 +13,7 @@ import pandas as pd
 from fastprogress.fastprogress import progress_bar
 
 from . import collab, hybrid, links, posters
-from .core import MovieVectors, Split, TooLarge
+from .core import MODELS, MovieVectors, Split, TooLarge, fmt_size
 from .data import MovieLens, dataset_info, kfold, load_movielens, random_split, user_split
 from .download import fetch, poster_dir
 from .evaluation import Biases, GlobalMean, MostPopular, RandomRanker, compare, evaluate, ranking_metrics
@@ -21,7 +21,7 @@ from .sources import link_table, poster_index, read_dbpedia, show_posters
 
 # %% auto #0
 __all__ = ['CONTENT_MAX_RATINGS', 'REPORT', 'demo_models', 'demo_table', 'plot_comparison', 'html_report', 'cold_start_section',
-           'run_demo', 'compare_folds', 'plot_folds', 'ndcg_over_k']
+           'run_demo', 'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
 
 # %% ../nbs/09_report.ipynb #d072a59d
 def _link_vectors(ml:MovieLens, # A loaded release (ml-latest-small)
@@ -236,6 +236,23 @@ def run_demo(out:str|Path='movie_recs_report', # Folder for the report
     path = html_report(Path(out)/'report.html', intro, sections + grids + cold)
     print(f'\nreport written to {path.resolve()}')
     return path
+
+# %% ../nbs/09_report.ipynb #3931ffe9
+def size_rules(n_ratings:int, # Training ratings
+               n_users:int, # Distinct users
+               n_movies:int, # Distinct movies
+               memory:int|str|None=None, # Bytes (or '8G') a fit may use; default `core.available_memory()`
+              ) -> pd.DataFrame: # kind, model, memory (estimated peak of fit), max_ratings, fits, why
+    "Whether each model kind fitted on ratings would fit data of this size here, its estimated memory, and why not."
+    rows = []
+    for kind, cls in sorted(MODELS.items()):
+        if cls.kind != kind or kind in ('links', 'posters'): continue  # an old alias, or not fitted on ratings
+        m = cls()
+        try: why = m.check_size(n_ratings, n_users, n_movies, memory) or ''
+        except TooLarge as e: why = str(e)
+        rows.append(dict(kind=kind, model=cls.__name__, memory=fmt_size(m.memory_needed(n_ratings, n_users, n_movies)),
+                         max_ratings=cls.max_ratings, fits=not why, why=why))
+    return pd.DataFrame(rows).astype({'max_ratings': 'Int64'})
 
 # %% ../nbs/09_report.ipynb #d3cde8f8
 def _fold_run(make, tasks:str, rating:Split, topn:Split, k:int) -> dict:
