@@ -400,7 +400,7 @@ def _recommend_parser(sub, common):
     r.add_argument('--train', help='ratings file to fit a model kind on')
     r.add_argument('--user', action='append', help='a user id (repeatable)')
     r.add_argument('--users', help="'all' for every user in the training data")
-    r.add_argument('-n', type=int, default=10, help='movies per user (default 10)')
+    r.add_argument('-n', type=_count, default=10, help='movies per user (default 10)')
     r.add_argument('--out', help='.csv or .parquet file to write, chunk by chunk: user,movie,score,rank '
                    '(movie_recs evaluate reads it); without --out, --users all streams CSV to stdout')
     r.add_argument('--json', action='store_true', help='JSON rows: user, movie, title, score, rank')
@@ -423,11 +423,29 @@ def _pairs(path:str):
 def predict_cmd(args:argparse.Namespace):
     "Write a predicted rating for every row of `--test`, from a saved model or a kind fitted on `--train`."
     import pandas as pd
+    _not_an_input(args.out, args.test, args.train)
     m = open_model(args.model, args.train, 'predicts_ratings', 'predict', args.verbose)
     t = _pairs(args.test)
     pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean')
-    pd.DataFrame({'user': t.user, 'item': t.movie, 'prediction': pred}).to_csv(args.out, index=False)
+    _write_csv(pd.DataFrame({'user': t.user, 'item': t.movie, 'prediction': pred}), args.out)
     print(f"wrote {len(t):,} predictions to {args.out}")
+
+def _write_csv(df, # The table to write
+               out:str, # The file; an input of the command (`--test`, `--train`) is refused before any work
+              ):
+    "Write `df` to `out` through a temporary file beside it, so a full disk or a kill never leaves half a file."
+    out = Path(out)
+    tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    finally: tmp.unlink(missing_ok=True)
+
+def _not_an_input(out:str, *inputs):
+    "Refuse an `--out` that is one of the command's input files (it would be overwritten)."
+    for f in inputs:
+        if f and Path(out).exists() and Path(f).exists() and Path(out).resolve() == Path(f).resolve():
+            raise ValueError(f"{out}: --out is also an input of the command; write the predictions to another file.")
 
 @_subcommand
 def _predict_parser(sub, common):
@@ -461,7 +479,7 @@ def _similar_parser(sub, common):
     s.add_argument('--model', required=True, help='a saved model folder with movie vectors')
     s.add_argument('--movie', help='a title as you would type it, or a movie id')
     s.add_argument('--link', help='a link name such as "George Lucas" (links models)')
-    s.add_argument('-n', type=int, default=10, help='how many (default 10)')
+    s.add_argument('-n', type=_count, default=10, help='how many (default 10)')
     s.add_argument('--json', action='store_true', help='JSON rows: movie, title, score, rank')
     s.set_defaults(func=similar_cmd)
 
@@ -485,7 +503,7 @@ def _taste_parser(sub, common):
     t.add_argument('--model', required=True, help='a saved model that folds in new users, or a links model')
     t.add_argument('--like', action='append', metavar='TITLE', help='a movie they liked (repeatable)')
     t.add_argument('--dislike', action='append', metavar='TITLE', help='a movie they disliked (repeatable)')
-    t.add_argument('-n', type=int, default=10, help='how many (default 10)')
+    t.add_argument('-n', type=_count, default=10, help='how many (default 10)')
     t.add_argument('--json', action='store_true', help='JSON rows: movie, title, score, rank')
     t.set_defaults(func=taste_cmd)
 

@@ -139,6 +139,9 @@ def _as_int(s, where, col, dtype='int32'):
     if v.dtype.kind == 'f' and (bad := np.flatnonzero(v.to_numpy() % 1)).size:
         raise ValueError(f"{where}: column {col!r} holds ids and times as whole numbers; row {int(bad[0])} has "
                          f"{s.iloc[bad[0]]!r}. Fix or remove that row.")
+    if v.dtype.kind == 'f' and (bad := np.flatnonzero(np.abs(v.to_numpy()) >= 2.0 ** 63)).size:
+        raise ValueError(f"{where}: column {col!r}, row {int(bad[0])} has {s.iloc[bad[0]]!r}, beyond what a 64-bit "
+                         "integer holds. Fix or remove that row.")
     if dtype == 'int32' and len(v) and (v.max() > _INT32.max or v.min() < _INT32.min): dtype = 'int64'
     return v.astype(dtype)
 
