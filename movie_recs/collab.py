@@ -919,7 +919,9 @@ def choose_model(kind:str, # A kind in `KINDS`, or 'topn' / 'best' to choose by 
     try: m.check_size(n, n_users, n_movies, memory)
     except TooLarge as e:
         m2 = _build(fallback, params)
-        m2.check_size(n, n_users, n_movies, memory)
+        try: m2.check_size(n, n_users, n_movies, memory)
+        except TooLarge as e2: raise TooLarge(f"{kind}: neither {type(m).__name__} nor {type(m2).__name__} fits. {e} "
+                                              f"{e2}") from None
         why = str(e).split('. ')[0].replace(f"{type(m).__name__} ({first!r}) ", f"{type(m).__name__} ")
         return m2, f"{kind}: {why}; using {type(m2).__name__} ({fallback!r})."
     return m, f"{kind}: {type(m).__name__} ({first!r}) fits {size}."

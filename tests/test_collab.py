@@ -274,6 +274,9 @@ def test_choice_by_size(tg, monkeypatch):
         choose_model('ease', ratings)
     with pytest.raises(TooLarge, match=r"Use kind 'ials'"):
         EASE(lam=1.0).fit(ratings)  # every fit refuses up front
+    monkeypatch.setenv('MOVIE_RECS_MEMORY', '1K')  # nothing fits: the message names both shortfalls
+    with pytest.raises(TooLarge, match=r"topn: neither EASE nor IALS fits\. EASE .* IALS \('ials'\) .* 1\.0 KB"):
+        choose_model('topn', ratings)
 
 
 def test_best_falls_back_to_mf_and_slow_kinds_refuse_by_time(tg, monkeypatch):
