@@ -434,12 +434,8 @@ def _write_csv(df, # The table to write
                out:str, # The file; an input of the command (`--test`, `--train`) is refused before any work
               ):
     "Write `df` to `out` through a temporary file beside it, so a full disk or a kill never leaves half a file."
-    out = Path(out)
-    tmp = out.with_name(f'.{out.name}.{os.getpid()}.tmp')
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    finally: tmp.unlink(missing_ok=True)
+    from movie_recs.core import atomic_file
+    with atomic_file(out) as tmp: df.to_csv(tmp, index=False)
 
 def _not_an_input(out:str, *inputs):
     "Refuse an `--out` that is one of the command's input files (it would be overwritten)."

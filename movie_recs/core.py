@@ -19,7 +19,7 @@ from fastcore.basics import patch
 __all__ = ['MODELS', 'FORMAT_VERSION', 'require_columns', 'Vocab', 'top_n', 'mask_seen', 'recommendations', 'MovieVectors',
            'Split', 'parse_title', 'normalise_title', 'title_aliases', 'find_movie', 'is_model_folder', 'save_folder',
            'register', 'read_meta', 'load', 'Model', 'TooLarge', 'parse_size', 'fmt_size', 'available_memory',
-           'as_new_file', 'taste_groups']
+           'atomic_file', 'taste_groups']
 
 # %% ../nbs/00_core.ipynb #a01aceea
 def require_columns(df:pd.DataFrame, # A table from a user or a file
@@ -556,11 +556,21 @@ def _is_recommendations(path:Path) -> bool:
     with open(path, 'rb') as f: first = f.readline().strip().decode('utf-8', 'replace')
     return first in (','.join(_REC_COLUMNS), 'user,item,rank')
 
-def as_new_file(path:str|Path):
-    "Give a temporary file from `mkstemp` (mode 0600) the permissions a newly created file gets (0666 less the umask)."
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+@contextmanager
+def atomic_file(path:str|Path, # The file to write
+               ): # Yields a temporary path beside `path`
+    "Write `path` through a temporary file beside it, renamed over `path` only if the block succeeds (else removed)."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # the permissions of a newly created file, not mkstemp's private 0600
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
 
 @patch
 def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
@@ -569,7 +579,6 @@ def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
                  exclude_seen:bool=True, # Leave out the movies each user rated in the training data
                  candidates=None, # Only rank these movie ids; default the whole catalogue
                  chunk:int=4096, # Users scored and written at a time
-                 titles:bool=False, # Add a `title` column (CSV only)
                 ) -> int: # Rows written
     "Write the top `n` of every user of `uids` to `path` chunk by chunk (bounded memory), atomically."
     path = Path(path)
@@ -579,26 +588,17 @@ def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
         raise ValueError(f"{path}: exists and is not a recommendations file ({', '.join(_REC_COLUMNS)}); "
                          "choose another --out, or move it away first.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(fd)
-    rows, writer = 0, None
-    try:
-        for df in self.recommend_chunks(uids, n, exclude_seen, candidates, chunk):
-            if path.suffix.lower() == '.parquet':
+    parquet, rows, writer = path.suffix.lower() == '.parquet', 0, None
+    with atomic_file(path) as tmp:
+        for k, df in enumerate(self.recommend_chunks(uids, n, exclude_seen, candidates, chunk)):
+            if parquet:
                 import pyarrow as pa, pyarrow.parquet as pq
                 t = pa.Table.from_pandas(df, preserve_index=False)
                 writer = writer or pq.ParquetWriter(tmp, t.schema)
                 writer.write_table(t)
-            else:
-                if titles: df = df.assign(title=self.title(df.movie))
-                df.to_csv(tmp, mode='a', header=rows == 0 and writer is None, index=False, float_format='%.6g')
-                writer = writer or 'csv'
+            else: df.to_csv(tmp, mode='a' if k else 'w', header=not k, index=False, float_format='%.6g')
             rows += len(df)
-        if hasattr(writer, 'close'): writer.close()
-        as_new_file(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.unlink(tmp)
+        if writer is not None: writer.close()
     return rows
 
 # %% ../nbs/00_core.ipynb #0961eac2

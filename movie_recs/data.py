@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #a34c5ccc
 from __future__ import annotations
-import csv, hashlib, io, json, logging, os, re, tempfile, zipfile, zlib
+import csv, hashlib, io, json, logging, os, re, zipfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .core import MovieVectors, Split, Vocab, as_new_file, find_movie, normalise_title, parse_title, require_columns
+from .core import MovieVectors, Split, Vocab, atomic_file, find_movie, normalise_title, parse_title, require_columns
 from .download import (data_home, Remote, Dataset, GROUPLENS, ENTITY2REC, FRANKGRAPH, DBPEDIA_PROPS, DATASETS, get_dataset,
     sha256sum, ChecksumError, download, safe_extract, fetch, poster_dir, seed_home, use_local_copy)
 from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, LinkTable, link_table, poster_index, open_poster,
@@ -358,22 +358,12 @@ def _cache_write(d, key, ml):
         return False
 
 def _write_table(d, t, df):
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=f'.{t}.', suffix='.part')
-    os.close(fd)
-    try:
+    with atomic_file(d/f'{t}.parquet') as tmp:
         pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression='snappy', write_page_checksum=True)
-        os.replace(tmp, d/f'{t}.parquet')
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
     return {'file': f'{t}.parquet', 'rows': len(df), 'bytes': (d/f'{t}.parquet').stat().st_size}
 
 def _atomic_write(path, data):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
-    try:
-        with os.fdopen(fd, 'wb') as f: f.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    with atomic_file(path) as tmp: tmp.write_bytes(data)
 
 # %% ../nbs/01_data.ipynb #7792aefc
 def _load_cached(src, name, reader, home, cache):
@@ -609,9 +599,7 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
     rng = np.random.default_rng(seed)
     w = _world(rng, ratings, users, movies)
     movie_rows, link_rows = _movie_rows(rng, w.ids, w.q)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f'.{out.name}.', suffix='.part')
-    os.close(fd)
-    try:
+    with atomic_file(out) as tmp:
         with zipfile.ZipFile(tmp, 'w', **_SYNTH_ZIP) as zf:
             zf.comment = _SYNTH_MARK + f' ratings={ratings} users={users} movies={movies} seed={seed}'.encode()
             zf.writestr(f'{name}/movies.csv', _csv_bytes(movie_rows, ['movieId', 'title', 'genres']))
@@ -620,10 +608,6 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
             zf.writestr(f'{name}/tags.csv', _tags_csv(rng, ratings, w))
             zf.writestr(f'{name}/README.txt', _SYNTH_README.format(name=name, ratings=ratings, users=users,
                                                                     movies=movies, seed=seed))
-        as_new_file(tmp)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
     return out
 
 # %% ../nbs/01_data.ipynb #f03b8bc9
