@@ -75,10 +75,9 @@ def _sample_users(split:Split, most:int|None, seed:int=42) -> Split:
     keep = np.random.default_rng(seed).choice(users, most, replace=False)
     return Split(split.train, split.test[split.test.user.isin(keep)].reset_index(drop=True), split.dropped)
 
-def _fits(make, split:Split) -> str|None:
-    "Why the model of `make` cannot be fitted on `split.train` (its `TooLarge` message), or None when it can."
-    train = split.train
-    try: make().check_size(len(train), train.user.nunique(), train.movie.nunique())
+def _fits(model, sizes:tuple) -> str|None:
+    "Why `model` cannot be fitted on data of `sizes` (ratings, users, movies): its `TooLarge` message, or None."
+    try: model.check_size(*sizes)
     except TooLarge as e: return str(e)
     return None
 
@@ -92,12 +91,13 @@ def demo_table(models:dict, # `demo_models()` output
     cols = {'rating': ['rmse', 'mae'], 'topn': ['ndcg', 'precision', 'recall', 'hit_rate']}
     parts, fit, skipped = [], pd.Series(0.0, index=list(models)), {}
     for task, split in splits.items():
-        chosen = {}
+        chosen, sizes = {}, (len(split.train), split.train.user.nunique(), split.train.movie.nunique())
         for n, (make, tasks) in models.items():
             if task not in tasks or n in skipped: continue
-            why = _fits(make, split)
+            m = make()
+            why = _fits(m, sizes)
             if why: skipped[n] = why
-            else: chosen[n] = make()
+            else: chosen[n] = m
         t = compare(chosen, split, show_progress=show_progress).reindex(index=list(chosen), columns=cols[task] + ['fit_seconds'])
         parts.append(t[cols[task]])
         fit = fit.add(t.fit_seconds, fill_value=0)
