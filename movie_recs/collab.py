@@ -5,7 +5,6 @@
 # %% ../nbs/05_collab.ipynb #501fe920
 from __future__ import annotations
 import inspect, logging, math, os, time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
@@ -15,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
+from numba import njit, prange
 from torch import nn
 
 from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_size, register
@@ -133,21 +133,6 @@ class DotBias(nn.Module):
         pu, qi, lo, hi = self.u(u), self.i(i), *self.y_range
         pred = torch.sigmoid((pu[:, :-1] * qi[:, :-1]).sum(1) + pu[:, -1] + qi[:, -1]) * (hi - lo) + lo
         return pred, (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()
-    def row_grads(self, pu, qi, r, reg):
-        "Squared error and the gradients of `terms`' loss (`mean(err^2) + reg * penalty`) for rows `pu`, `qi`."
-        lo, hi = self.y_range
-        n = len(r)
-        s = torch.sigmoid(torch.einsum('nk,nk->n', pu[:, :-1], qi[:, :-1]) + pu[:, -1] + qi[:, -1])
-        err = s * (hi - lo) + lo - r
-        g = err * s * (1 - s) * (2 * (hi - lo) / n)  # d loss / d (p.q + b_u + b_i)
-        return float(err @ err), _side_grad(pu, qi, g, 2 * reg / n), _side_grad(qi, pu, g, 2 * reg / n)
-
-def _side_grad(rows, other, g, c):
-    "`c * rows` plus `g` times the other side's factors (and times 1 for the bias column)."
-    out = rows.mul(c)
-    out[:, :-1].addcmul_(other[:, :-1], g[:, None])
-    out[:, -1].add_(g)
-    return out
 
 # %% ../nbs/05_collab.ipynb #f8f7f9d3
 class NeuralBias(nn.Module):
@@ -190,31 +175,107 @@ def one_cycle(step:int, # Step, counting from 0
     return b + (a - b) * c, mb + (ma - mb) * c
 
 # %% ../nbs/05_collab.ipynb #13ebfd56
+@njit(cache=True)
+def _add_rows(G, stamp, rows, t, idx, grad):
+    "Add `grad[j]` to `G[idx[j]]`; list each row touched for the first time at step `t` in `rows`; how many."
+    n = 0
+    for j in range(len(idx)):
+        a = idx[j]
+        if stamp[a] != t:
+            stamp[a] = t
+            rows[n] = a
+            n += 1
+        for k in range(G.shape[1]):
+            G[a, k] += grad[j, k]
+    return n
+
+@njit(parallel=True, cache=True)
+def _adam_rows(W, M, V, G, rows, n, size, beta1, beta2, eps):
+    "Adam on the first `n` `rows` of `W` from the summed gradients in `G`, which are zeroed for the next step."
+    for q in prange(n):
+        a = rows[q]
+        for k in range(W.shape[1]):
+            g = G[a, k]
+            m = M[a, k] * beta1 + (1 - beta1) * g
+            v = V[a, k] * beta2 + (1 - beta2) * g * g
+            M[a, k], V[a, k], G[a, k] = m, v, 0.0
+            W[a, k] -= size * m / (math.sqrt(v) + eps)
+
 class RowAdam:
     "Adam on the rows of the table `W` that each step touches (torch's `SparseAdam`), updating `W` in place."
     def __init__(self, W:torch.Tensor, # A (rows, columns) float32 table, e.g. an embedding's weight
                  beta2:float=0.999, # Decay of the second moment
                  eps:float=1e-8, # Added to the denominator
                 ):
-        self.W, self.m, self.v, self.beta2, self.eps, self.t = W, torch.zeros_like(W), torch.zeros_like(W), beta2, eps, 0
+        self.W, self.beta2, self.eps, self.t = W, beta2, eps, 0
+        self.w = W.numpy()  # the same memory, for the kernels
+        self.m, self.v, self.g = (np.zeros_like(self.w) for _ in range(3))
+        self.stamp, self.touched = np.zeros(len(self.w), np.int64), np.zeros(len(self.w), np.int64)
     def rows(self, idx:torch.Tensor) -> torch.Tensor:
         "A copy of the rows `idx` (int64 positions) of the table."
         return self.W.index_select(0, idx)
-    def step(self, idx:torch.Tensor, # int64 row of each gradient row; rows may repeat
+    def size(self, lr:float, beta1:float) -> float:
+        "Count a step and return Adam's bias-corrected step size for it."
+        self.t += 1
+        return lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - beta1 ** self.t)
+    def apply(self, n:int, # How many rows of `touched` the step's gradients (summed in `g`) reached
+              size:float, beta1:float):
+        "Update the touched rows from the gradients summed in `g` (by `step` or by a fused kernel)."
+        _adam_rows(self.w, self.m, self.v, self.g, self.touched, n, size, beta1, self.beta2, self.eps)
+    def step(self, idx:torch.Tensor, # Row of each gradient row; rows may repeat
              grad:torch.Tensor, # (len(idx), columns) gradients
              lr:float, # Learning rate
              beta1:float=0.9, # Decay of the first moment (the one-cycle schedule moves it)
             ):
         "One Adam step on the rows in `idx`, with the gradients of repeated rows summed."
-        self.t += 1
-        rows, inv = torch.unique(idx, return_inverse=True)
-        G = torch.zeros(len(rows), grad.shape[1]).index_add_(0, inv, grad)
-        m = self.m.index_select(0, rows).lerp_(G, 1 - beta1)
-        v = self.v.index_select(0, rows).mul_(self.beta2).addcmul_(G, G, value=1 - self.beta2)
-        self.m.index_copy_(0, rows, m)
-        self.v.index_copy_(0, rows, v)
-        size = lr * math.sqrt(1 - self.beta2 ** self.t) / (1 - beta1 ** self.t)
-        self.W.index_add_(0, rows, m.div_(v.sqrt_().add_(self.eps)), alpha=-size)
+        size = self.size(lr, beta1)
+        n = _add_rows(self.g, self.stamp, self.touched, self.t, np.asarray(idx, np.int64),
+                      np.ascontiguousarray(grad, np.float32))
+        self.apply(n, size, beta1)
+
+# %% ../nbs/05_collab.ipynb #aa7b5720
+@njit(parallel=True, cache=True)
+def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, reg, g):
+    "Sum the gradients of `mean(err^2) + reg * mean(|p_u|^2 + |q_i|^2)` into `GP`, `GQ`: (sse, user rows, movie rows)."
+    n, K = len(u), P.shape[1] - 1  # the last column is the bias
+    sse = 0.0
+    for j in prange(n):
+        x = P[u[j], K] + Q[i[j], K]
+        for k in range(K):
+            x += P[u[j], k] * Q[i[j], k]
+        s = 1.0 / (1.0 + math.exp(-x))
+        err = s * (hi - lo) + lo - r[j]
+        g[j] = err * s * (1 - s) * (2 * (hi - lo) / n)  # d loss / d (p.q + b_u + b_i)
+        sse += err * err
+    touched, c = np.zeros(2, np.int64), 2 * reg / n
+    for side in prange(2):
+        A, B, G, stamp, rows = (P, Q, GP, stampP, rowsP) if side == 0 else (Q, P, GQ, stampQ, rowsQ)
+        own, other = (u, i) if side == 0 else (i, u)
+        m = 0
+        for j in range(n):
+            a, b = own[j], other[j]
+            if stamp[a] != t:
+                stamp[a] = t
+                rows[m] = a
+                m += 1
+            for k in range(K):
+                G[a, k] += c * A[a, k] + g[j] * B[b, k]
+            G[a, K] += c * A[a, K] + g[j]
+        touched[side] = m
+    return sse, touched[0], touched[1]
+
+@patch
+def fused_step(self:DotBias, users:RowAdam, movies:RowAdam, # The optimizers of `self.u` and `self.i`
+               u:np.ndarray, i:np.ndarray, r:np.ndarray, # A batch: user and movie positions, ratings
+               reg:float, lr:float, beta1:float) -> float: # the batch's sum of squared errors
+    "One Adam step on the rows a batch of ratings touches, gradients from `_mf_grads`; the sum of squared errors."
+    su, si = users.size(lr, beta1), movies.size(lr, beta1)
+    buf = np.empty(len(u), np.float32)
+    sse, nu, ni = _mf_grads(users.w, movies.w, users.g, movies.g, users.stamp, movies.stamp, users.touched,
+                            movies.touched, users.t, u, i, r, *self.y_range, reg, buf)
+    users.apply(nu, su, beta1)
+    movies.apply(ni, si, beta1)
+    return sse
 
 # %% ../nbs/05_collab.ipynb #1d5480f7
 def _dense_optimizer(module, lr, wd):
@@ -223,37 +284,34 @@ def _dense_optimizer(module, lr, wd):
     dense = [p for p in module.parameters() if id(p) not in emb]
     return torch.optim.AdamW(dense, lr=lr, weight_decay=wd) if dense else None
 
-def _batch_grads(module, pu, qi, r, reg):
-    "(sum of squared errors, gradient of the user rows, of the movie rows) of one batch's loss."
-    if hasattr(module, 'row_grads'): return module.row_grads(pu, qi, r, reg)
-    pu.requires_grad_()
-    qi.requires_grad_()
-    err = module.score_rows(pu, qi) - r
-    (err.pow(2).mean() + reg * (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()).backward()
-    return float(err.detach().pow(2).sum()), pu.grad, qi.grad
-
-def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, pool):
-    "One pass over the ratings in a fresh random order; the sum of squared errors."
-    module.train()
+def _autograd_step(module, tables, dense, u, i, r, reg, lr, beta1):
+    "One step of a module that scores rows: autograd for the rows' gradients, `RowAdam` for the tables, AdamW for the rest."
     users, movies = tables
-    perm, sse = torch.randperm(len(u), generator=gen), 0.0
+    ub, ib = torch.from_numpy(u).long(), torch.from_numpy(i).long()
+    pu, qi = users.rows(ub).requires_grad_(), movies.rows(ib).requires_grad_()
+    err = module.score_rows(pu, qi) - torch.from_numpy(r)
+    (err.pow(2).mean() + reg * (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()).backward()
+    if dense is not None:
+        for g in dense.param_groups: g['lr'], g['betas'] = lr, (beta1, g['betas'][1])
+        dense.step()
+        dense.zero_grad()
+    users.step(ub, pu.grad, lr, beta1)
+    movies.step(ib, qi.grad, lr, beta1)
+    return float(err.detach().pow(2).sum())
+
+def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen):
+    "One pass over the ratings (numpy arrays) in a fresh random order; the sum of squared errors."
+    module.train()
+    perm, sse = torch.randperm(len(u), generator=gen).numpy(), 0.0
     for s in range(0, len(u), batch_size):
         b = perm[s:s + batch_size]
-        ub, ib = u.index_select(0, b).long(), i.index_select(0, b).long()
-        err, gu, gi = _batch_grads(module, users.rows(ub), movies.rows(ib), r.index_select(0, b), reg)
         lr, beta1 = next(schedule)
-        if dense is not None:
-            for g in dense.param_groups: g['lr'], g['betas'] = lr, (beta1, g['betas'][1])
-            dense.step()
-            dense.zero_grad()
-        done = pool.submit(movies.step, ib, gi, lr, beta1)  # the movie table on a second thread
-        users.step(ub, gu, lr, beta1)
-        done.result()
-        sse += err
+        if hasattr(module, 'fused_step'): sse += module.fused_step(*tables, u[b], i[b], r[b], reg, lr, beta1)
+        else: sse += _autograd_step(module, tables, dense, u[b], i[b], r[b], reg, lr, beta1)
     return sse
 
 @one_thread()
-def train_module(module:nn.Module, # `u` and `i` embeddings, and `row_grads(pu, qi, r, reg)` or `score_rows(pu, qi)`
+def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...)` or `score_rows(pu, qi)`
                  u:torch.Tensor, i:torch.Tensor, r:torch.Tensor, # Training user/movie positions and ratings
                  valid:tuple|None=None, # (u, i, r) tensors for early stopping; None trains every epoch
                  *, epochs:int=20, # Most epochs
@@ -273,16 +331,16 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `row_grads(pu, 
     total = epochs * -(-len(u) // batch_size)
     schedule = (one_cycle(k, total, lr) for k in range(total))
     hist, best, state, bad, t0 = [], math.inf, None, 0, time.perf_counter()
-    with ThreadPoolExecutor(1) as pool:
-        for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
-            sse = _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, pool)
-            v = _rmse_of(module, *valid) if valid is not None else math.nan
-            hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
-                             seconds=time.perf_counter() - t0))
-            if valid is None: continue
-            if v < best - 1e-4: best, state, bad = v, {k: x.clone() for k, x in module.state_dict().items()}, 0
-            else: bad += 1
-            if bad >= patience: break
+    arrays = [x.numpy() for x in (u, i, r)]
+    for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
+        sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen)
+        v = _rmse_of(module, *valid) if valid is not None else math.nan
+        hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
+                         seconds=time.perf_counter() - t0))
+        if valid is None: continue
+        if v < best - 1e-4: best, state, bad = v, {k: x.clone() for k, x in module.state_dict().items()}, 0
+        else: bad += 1
+        if bad >= patience: break
     if state is not None: module.load_state_dict(state)
     return pd.DataFrame(hist)
 

@@ -18,7 +18,7 @@ SMALL = dict(
                         show_progress=False),
     bpmf=lambda: BPMF(n_factors=4, samples=30, show_progress=False),
     ease=lambda: EASE(lam=1.0, min_rating=4),
-    ials=lambda: IALS(n_factors=4, reg=0.1, alpha=10, min_rating=4),
+    ials=lambda: IALS(n_factors=4, reg=1.0, alpha=10, min_rating=4),
     blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30),
                         mf=dict(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=40), show_progress=False),
     fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, batch_size=64, show_progress=False),
