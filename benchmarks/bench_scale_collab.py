@@ -5,8 +5,9 @@ Run from the repository root (the data home is seeded from ../shared/data, so no
     python benchmarks/bench_scale_collab.py | tee benchmarks/bench_scale_collab.txt
 Needs the `bench` extra for Surprise (`pip install scikit-surprise`); a peer that is not installed is reported as such.
 The synthetic set is made here in numpy (Zipf movie popularity, long-tail users, low-rank preferences plus noise,
-half stars), int32 arrays straight into the models. "before" is the previous trainer (autograd + torch SparseAdam +
-OneCycleLR under one thread), rebuilt below from the previous code, timed in the same run on the same data.
+half stars), int32 arrays straight into the models. The references are the two earlier trainers (autograd + torch SparseAdam +
+OneCycleLR under one thread; then hand-written gradients and row Adam in torch ops), rebuilt below from their code,
+timed in the same run on the same data.
 Timings are medians of repeats on a 2-core machine shared with other jobs; they are noisy.
 """
 import math, os, statistics, sys, tempfile, time, warnings
@@ -59,6 +60,50 @@ def old_epoch_seconds(u, i, r, n_users, n_movies, epochs=2):
             pred, pen = m.terms(u[b], i[b])
             loss = (pred - r[b]).pow(2).mean() + 0.1 * pen
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+        times.append(time.perf_counter() - t)
+    torch.set_num_threads(cores())
+    return times
+
+
+def torch_rowadam_epoch_seconds(u, i, r, n_users, n_movies, epochs=2):
+    "The trainer before the numba kernels: hand-written gradients and Adam on touched rows in torch ops, one thread."
+    torch.set_num_threads(1)
+    torch.manual_seed(42)
+    m = DotBias(n_users, n_movies, 50)
+    W = [m.u.weight.data, m.i.weight.data]
+    M, V = [torch.zeros_like(w) for w in W], [torch.zeros_like(w) for w in W]
+    bs = max(1024, len(u) // 256)
+    total = epochs * -(-len(u) // bs)
+    sched = (collab.one_cycle(k, total, 5e-3) for k in range(total))
+    gen, times, t_ = torch.Generator().manual_seed(42), [], 0
+    def side(rows, other, g, c):
+        out = rows.mul(c)
+        out[:, :-1].addcmul_(other[:, :-1], g[:, None])
+        out[:, -1].add_(g)
+        return out
+    for _ in range(epochs):
+        t = time.perf_counter()
+        perm = torch.randperm(len(u), generator=gen)
+        for s in range(0, len(u), bs):
+            b = perm[s:s + bs]
+            idx = [u.index_select(0, b).long(), i.index_select(0, b).long()]
+            pu, qi = W[0].index_select(0, idx[0]), W[1].index_select(0, idx[1])
+            n, c = len(b), 2 * 0.1 / len(b)
+            sg = torch.sigmoid(torch.einsum('nk,nk->n', pu[:, :-1], qi[:, :-1]) + pu[:, -1] + qi[:, -1])
+            err = sg * 5.5 - r.index_select(0, b)
+            g = err * sg * (1 - sg) * (2 * 5.5 / n)
+            grads = [side(pu, qi, g, c), side(qi, pu, g, c)]
+            lr, beta1 = next(sched)
+            t_ += 1
+            for k in range(2):
+                rows, inv = torch.unique(idx[k], return_inverse=True)
+                G = torch.zeros(len(rows), grads[k].shape[1]).index_add_(0, inv, grads[k])
+                mk = M[k].index_select(0, rows).lerp_(G, 1 - beta1)
+                vk = V[k].index_select(0, rows).mul_(0.999).addcmul_(G, G, value=0.001)
+                M[k].index_copy_(0, rows, mk)
+                V[k].index_copy_(0, rows, vk)
+                size = lr * math.sqrt(1 - 0.999 ** t_) / (1 - beta1 ** t_)
+                W[k].index_add_(0, rows, mk.div_(vk.sqrt_().add_(1e-8)), alpha=-size)
         times.append(time.perf_counter() - t)
     torch.set_num_threads(cores())
     return times
@@ -140,13 +185,16 @@ def main():
 
     new, rm = new_epoch_seconds(u, i, r, nu, ni)
     old = old_epoch_seconds(u, i, r, nu, ni)
+    mid = torch_rowadam_epoch_seconds(u, i, r, nu, ni)
     new2, _ = new_epoch_seconds(u, i, r, nu, ni)
-    ours, before = statistics.median(new + new2), statistics.median(old)
+    ours, before, torch_ops = statistics.median(new + new2), statistics.median(old), statistics.median(mid)
     als = implicit_iteration_seconds(u_np, i_np, nu, ni)
     sur = surprise_epoch_seconds(u_np, i_np, r_np)
     fa = fastai_epoch_seconds(u_np, i_np, r_np)
-    rows = [('ours: mf, new trainer (RowAdam, 2 threads)', ours, 1.0, 'median of 6 epochs over all 10M'),
-            ('ours: mf, previous trainer (autograd + SparseAdam, 1 thread)', before, before / ours, 'median of 2 epochs over all 10M'),
+    rows = [('ours: mf, fused numba kernels (2 cores)', ours, 1.0, 'median of 6 epochs over all 10M'),
+            ('ours: mf, previous trainer (torch ops, hand-written gradients)', torch_ops, torch_ops / ours,
+             'median of 2 epochs over all 10M'),
+            ('ours: mf, first trainer (autograd + SparseAdam, 1 thread)', before, before / ours, 'median of 2 epochs over all 10M'),
             ('implicit ALS (50 factors), s per iteration', als, als / ours, 'all 10M, binarised, 2 threads'),
             ('Surprise SVD (50 factors), s per epoch', sur, (sur or math.nan) / ours,
              'timed on 1M, scaled x10' if sur else 'not installed'),
@@ -154,7 +202,7 @@ def main():
     print("## 10M synthetic ratings: seconds per epoch (target <= 5 s, moonshot <= 3 s)\n")
     print(table(rows, ['model', 'seconds', 'x ours', 'how']))
     print(f"\nnew trainer epochs: {', '.join(f'{s:.2f}' for s in new + new2)} s; train RMSE after 3 epochs {rm[-1]:.4f}")
-    print(f"previous trainer epochs: {', '.join(f'{s:.2f}' for s in old)} s\n")
+    print(f"previous trainer epochs: {', '.join(f'{s:.2f}' for s in mid)} s; first trainer: {', '.join(f'{s:.2f}' for s in old)} s\n")
 
     ml = load_movielens('ml-latest-small')
     tr_u, te_u = user_split(ml.ratings, 0.25, seed=42)
