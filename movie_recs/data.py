@@ -24,9 +24,9 @@ from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, Lin
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_ratings',
-           'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold', 'official_folds',
-           'plot_overview']
+__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_table',
+           'read_ratings', 'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold',
+           'official_folds', 'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -610,6 +610,54 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
                                                                     movies=movies, seed=seed))
     return out
 
+# %% ../nbs/01_data.ipynb #2b322851
+_MAGIC = [(b'\xff\xfe', 'UTF-16 text', 're-save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)'),
+          (b'\xfe\xff', 'UTF-16 text', 're-save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)'),
+          (b'PK\x03\x04', 'a zip archive', 'extract the table from it first'),
+          (b'\x1f\x8b', 'a gzip file', 'decompress it first (gunzip FILE)'),
+          (b'PAR1', 'a Parquet file', 'write the table as CSV (DataFrame.to_csv)'),
+          (b'\x93NUMPY', 'a NumPy array file', 'write the table as CSV (DataFrame.to_csv)')]
+_CONTROL = re.compile('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+_NUMBER = re.compile(r'[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?')
+
+def _not_text(data:bytes) -> tuple|None:
+    "(what `data` is, the fix) when it is not a text table, else None."
+    for magic, what, fix in _MAGIC:
+        if data.startswith(magic): return what, fix
+    if data[:1] == b'\x80' and data[1:2] in (b'\x02', b'\x03', b'\x04', b'\x05'):
+        return 'a Python pickle', 'movie_recs never loads pickles: write the table with DataFrame.to_csv'
+    head = data[:4096]
+    if len(head) > 1 and max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4:
+        return 'UTF-16 text', 're-save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)'
+    return None
+
+def _is_header(first:str, sep:str) -> bool:
+    "Whether the first line of a table names its columns: a field that is neither empty nor a number (4e0 is one)."
+    return any(f and not _NUMBER.fullmatch(f) for f in (f.strip().strip('"') for f in first.split(sep)))
+
+def read_table(path:str|Path, # A user's CSV or TSV text file: ratings, test pairs or predictions
+               what:str='table', # What the file should hold, for messages: 'ratings', 'predictions', ...
+              ) -> pd.DataFrame: # Every cell as text; `attrs`: `where` (the path) and `header` (whether it had one)
+    "Read a user's table file, detecting the separator and a header; a file that is not a text table is named for what it is."
+    path = Path(path)
+    if path.is_dir(): raise ValueError(f"{path}: a folder, not a {what} file.")
+    if not path.exists(): raise FileNotFoundError(f"{path}: no such file.")
+    data = path.read_bytes()
+    if kind := _not_text(data): raise ValueError(f"{path}: {kind[0]}, not a CSV or TSV {what} file; {kind[1]}.")
+    text = _decode(data, str(path), ('utf-8', 'iso-8859-1'))
+    if bad := _CONTROL.search(text):
+        raise ValueError(f"{path}: binary data (byte {ord(bad.group()):#04x} at offset {bad.start()}), not a CSV or "
+                         f"TSV {what} file; give the {what} as text, one row per line.")
+    first = text.split('\n', 1)[0]
+    sep = '\t' if '\t' in first else ','
+    header = _is_header(first, sep)
+    try: df = pd.read_csv(io.StringIO(text), sep=sep, header=0 if header else None, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise ValueError(f"{path}: malformed {what} file ({str(e).strip()}); every row needs the same fields, "
+                         f"separated by {'tabs' if sep == chr(9) else 'commas'}.") from None
+    df.attrs.update(where=str(path), header=header)
+    return df
+
 # %% ../nbs/01_data.ipynb #f03b8bc9
 _ALIASES = {'userid': 'user', 'user_id': 'user', 'uid': 'user', 'item': 'movie', 'itemid': 'movie', 'item_id': 'movie',
             'iid': 'movie', 'movieid': 'movie', 'movie_id': 'movie', 'score': 'rating', 'time': 'timestamp'}
@@ -618,14 +666,8 @@ def read_ratings(path:str|Path, # CSV or TSV file: user, item, rating[, timestam
                  scale:tuple=(0.5, 5.0), # Allowed rating range
                 ) -> pd.DataFrame: # Clean ratings (see `check_ratings`)
     "Read a user-supplied ratings file, detecting the separator and whether it has a header."
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"{path}: no such file.")
-    text = _decode(path.read_bytes(), str(path), ('utf-8', 'iso-8859-1'))
-    first = text.split('\n', 1)[0]
-    sep = '\t' if '\t' in first else ','
-    has_header = any(re.search('[A-Za-z]', f) for f in first.split(sep))
-    df = pd.read_csv(io.StringIO(text), sep=sep, header=0 if has_header else None, dtype=str, keep_default_na=False)
-    if has_header: df.columns = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in df.columns]
+    df = read_table(path, 'ratings')
+    if df.attrs['header']: df.columns = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in df.columns]
     else: df.columns = ['user', 'movie', 'rating', 'timestamp'][:df.shape[1]] + list(df.columns[4:])
     return check_ratings(df, str(path), scale)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_download.ipynb #dl000002
 from __future__ import annotations
-import difflib, hashlib, http.client, json, logging, os, shutil, tarfile, tempfile, zipfile
+import difflib, hashlib, http.client, json, logging, os, shutil, tarfile, tempfile, zipfile, zlib
 import urllib.error, urllib.parse, urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -167,7 +167,8 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
         if dest.exists(): shutil.rmtree(dest)
         os.replace(tmp, dest)
         return dest
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as e:
+    except (zipfile.BadZipFile, zlib.error, tarfile.TarError, EOFError, OSError) as e:
+        if isinstance(e, OSError) and e.errno is not None: raise  # a full disk or no permission: not the archive's fault
         raise ValueError(f"{archive}: corrupt or truncated archive ({e}). Delete it and fetch again.") from e
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
