@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b5efc24a
 from __future__ import annotations
-import importlib, json, logging, os, re, shutil, tempfile, unicodedata
+import errno, importlib, json, logging, os, re, shutil, tempfile, unicodedata, zipfile, zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -343,8 +343,13 @@ def read_meta(path:str|Path, # A saved model folder
     if not is_model_folder(path):
         raise FileNotFoundError(f"{path}: not a saved model folder (no model.json). "
                                 "Train one with `movie_recs train PART --out DIR`.")
-    try: return json.loads((path/'model.json').read_text())
-    except ValueError as e: raise ValueError(f"{path}/model.json is not valid JSON ({e}); save the model again.")
+    try: meta = json.loads((path/'model.json').read_text())
+    except ValueError as e: raise ValueError(f"{path}/model.json is not valid JSON ({e}); the folder is damaged: "
+                                             "train the model and save it again.") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}/model.json holds a JSON {type(meta).__name__}, not the object `save` writes; the "
+                         "folder is damaged: train the model and save it again.")
+    return meta
 
 def load(path:str|Path, # A folder written by any model's `save`
         ): # The model, an instance of the class its kind names (a `Model`)
@@ -561,6 +566,8 @@ def atomic_file(path:str|Path, # The file to write
                ): # Yields a temporary path beside `path`
     "Write `path` through a temporary file beside it, renamed over `path` only if the block succeeds (else removed)."
     path = Path(path)
+    if not path.parent.is_dir():  # else mkstemp's error would name the temporary file, not the one asked for
+        raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent} to write it in", str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
     os.close(fd)
     try:
@@ -735,16 +742,49 @@ def save(self:Model, path:str|Path, # Folder to write; an existing saved model t
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #bbff286f
+_DAMAGE = (ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError, EOFError, zipfile.BadZipFile,
+           zlib.error)  # what numpy, scipy, torch and the models raise on files that are cut, flipped or mismatched
+
+def _read_npz(path:Path) -> dict:
+    "Every array of an `.npz` file (no pickle); an array holding NaN is an error naming it."
+    with np.load(path, allow_pickle=False) as z: a = dict(z)
+    for k, v in a.items():
+        if v.dtype.kind == 'f' and np.isnan(np.add.reduce(v.ravel(), dtype='float64')):
+            raise ValueError(f"{path.name}: array {k!r} holds NaN values")
+    return a
+
+def _check_loaded(m:Model):
+    "Check the seen matrix, then score and predict for the first and last user: arrays that do not fit fail now."
+    if m.has_vectors: m.movie_vectors()
+    if not (hasattr(m, 'users') and len(m.users) and len(m.movies)): return
+    try: m.seen.check_format(full_check=True)  # every seen movie is one of the model's
+    except ValueError as e: raise ValueError(f"its seen matrix does not fit its users and movies ({e})") from None
+    u, ids = np.unique([0, len(m.users) - 1]), m.catalogue()
+    if m.ranks and (s := np.shape(m._scores(u))) != (len(u), len(ids)):
+        raise ValueError(f"its arrays do not fit together: scores of shape {s} for {len(u)} users x {len(ids)} movies")
+    if m.predicts_ratings: m.predict(m.users.ids[u], m.movies.ids[[0] * len(u)])
+
+def _why(e:BaseException) -> str:
+    "What went wrong reading a model folder, in a few words."
+    if isinstance(e, KeyError): return f"{e.args[0]!r} is missing"
+    return str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+
 @patch(cls_method=True)
 def _from_folder(cls:Model, path:Path, meta:dict) -> Model:
-    "Rebuild a model of this class from a folder and its parsed model.json."
+    "Rebuild a model of this class from a folder and its parsed model.json; a damaged folder is an error naming it."
     if not (path/'weights.npz').is_file():
-        raise FileNotFoundError(f"{path}: incomplete model folder (no weights.npz); save the model again.")
-    with np.load(path/'weights.npz', allow_pickle=False) as z: a = dict(z)
-    if (path/'movie_vectors.npz').is_file():  # so a model whose weights are its vectors need not store them twice
-        with np.load(path/'movie_vectors.npz', allow_pickle=False) as z: a['movie_vectors'] = z['vectors']
-    titles = pd.read_csv(path/'movies.csv') if (path/'movies.csv').exists() else None
-    return cls.from_state(meta, a, titles)
+        raise FileNotFoundError(f"{path}: incomplete model folder (no weights.npz); train the model and save it again.")
+    try:
+        a = _read_npz(path/'weights.npz')
+        if (path/'movie_vectors.npz').is_file():  # so a model whose weights are its vectors need not store them twice
+            a['movie_vectors'] = _read_npz(path/'movie_vectors.npz')['vectors']
+        titles = pd.read_csv(path/'movies.csv') if (path/'movies.csv').exists() else None
+        m = cls.from_state(meta, a, titles)
+        _check_loaded(m)
+    except _DAMAGE as e:
+        raise ValueError(f"{path}: the saved model is damaged or incomplete ({_why(e)}); train the model and save "
+                         "it again.") from e
+    return m
 
 def _load_as(cls, path:str|Path, # A folder written by `save`
             ) -> Model:
