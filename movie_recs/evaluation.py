@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 
 from .core import Model, Split, register, require_columns
-from .data import kfold, read_ratings
+from .data import kfold, read_ratings, read_table
 
 # %% auto #0
 __all__ = ['rmse', 'mae', 'precision_at_k', 'recall_at_k', 'hit_rate', 'reciprocal_rank', 'average_precision', 'ndcg_at_k',
@@ -26,7 +26,9 @@ def _pair(y, yhat):
     if y.shape != yhat.shape:
         raise ValueError(f"y has shape {y.shape} but yhat has {yhat.shape}; pass one prediction per rating.")
     if not len(y): raise ValueError("No ratings to score.")
-    if np.isnan(yhat).any(): raise ValueError(f"{int(np.isnan(yhat).sum())} prediction(s) are NaN.")
+    if not np.isfinite(yhat).all():
+        raise ValueError(f"{int((~np.isfinite(yhat)).sum())} prediction(s) are NaN or infinite, e.g. "
+                         f"{yhat[~np.isfinite(yhat)][0]}; every prediction must be a finite rating.")
     return y, yhat
 
 def rmse(y:np.ndarray, # True ratings
@@ -99,6 +101,9 @@ def hit_matrix(recs:pd.DataFrame, # user, movie, rank (1 = best)
     for name, df, cols in [('recs', recs, ['user', 'movie', 'rank']), ('test', test, ['user', 'movie'])]:
         missing = [c for c in cols if c not in df]
         if missing: raise ValueError(f"{name}: missing column(s) {missing}; found {list(df.columns)}.")
+    rank = recs['rank'].to_numpy()
+    if rank.dtype.kind not in 'iuf' or (len(rank) and (np.nanmin(rank) < 1 or not np.all(rank % 1 == 0))):
+        raise ValueError(f"recs: column 'rank' holds whole numbers from 1 (the best); found e.g. {rank[:3].tolist()}.")
     rel = test if min_rating is None else test[test.rating >= min_rating]
     gain = rel.rating.to_numpy('float64') if graded else np.ones(len(rel))
     rel = pd.DataFrame({'user': rel.user.to_numpy(), 'movie': rel.movie.to_numpy(), 'gain': gain})
@@ -351,34 +356,87 @@ def compare(models:dict, # name -> unfitted model
     return df[cols].astype(float)
 
 # %% ../nbs/07_evaluation.ipynb #71e099c8
-def _read_csv(path, cols, what):
+def _line(df:pd.DataFrame, i:int) -> str:
+    "Where row `i` of a table read from a file is: its line in a text file, its row in a Parquet file."
+    return f"line {i + 1 + df.attrs['header']}" if 'header' in df.attrs else f"row {i}"
+
+def _numbers(df:pd.DataFrame, col:str, whole:bool) -> pd.Series:
+    "Column `col` of a table read from a file as numbers; a value that is not one names the file, column and line."
+    v = pd.to_numeric(df[col], errors='coerce')
+    bad = v.isna() | ((v % 1 != 0) if whole else False)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"{df.attrs['where']}: column {col!r} holds {'whole numbers' if whole else 'numbers'}; "
+                         f"{_line(df, i)} has {df[col].iloc[i]!r}. Fix or remove that row.")
+    return v.astype('int64' if whole else 'float64')
+
+def _read_file(path, # A predictions or recommendations file: CSV, TSV or Parquet
+               cols:list, # The columns it must have, as numbers
+               what:str, # 'predictions' or 'recommendations', for messages
+              ) -> pd.DataFrame:
+    "Read a file to score, checking that it has `cols` and that they hold numbers."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such {what} file.")
-    df = pd.read_csv(path)
-    df.columns = [c.strip().lower() for c in df.columns]
+    if path.is_file() and path.open('rb').read(4) == b'PAR1':
+        df = pd.read_parquet(path)
+        df.attrs['where'] = str(path)
+    else: df = read_table(path, what)
+    df.columns = [str(c).strip().lower() for c in df.columns]
     df = df.rename(columns={'item': 'movie', 'movieid': 'movie', 'userid': 'user'})
     missing = [c for c in cols if c not in df]
     if missing: raise ValueError(f"{path}: missing column(s) {missing}; a {what} file has columns {', '.join(cols)}.")
+    for c in cols: df[c] = _numbers(df, c, whole=c != 'prediction')
     return df
 
 # %% ../nbs/07_evaluation.ipynb #400bf59d
+def _once(df:pd.DataFrame, keys:list, what:str):
+    "Refuse a table read from a file where two rows share `keys`, naming both lines."
+    dup = np.flatnonzero(df.duplicated(keys).to_numpy())
+    if not len(dup): return
+    i = int(dup[0])
+    row = {k: df[k].iloc[i] for k in keys}
+    first = int(np.flatnonzero(np.logical_and.reduce([df[k].to_numpy() == v for k, v in row.items()]))[0])
+    key = ', '.join(f"{'item' if k == 'movie' else k} {v}" for k, v in row.items())
+    raise ValueError(f"{df.attrs['where']}: {key} appears twice ({_line(df, first)} and {_line(df, i)}); "
+                     f"write one {what} per {' and '.join('item' if k == 'movie' else k for k in keys)}.")
+
+def _check_predictions(p:pd.DataFrame, scale:tuple):
+    "Every prediction finite and within the scale widened by its width on each side; one per (user, item)."
+    lo, hi = scale[0] - (scale[1] - scale[0]), scale[1] + (scale[1] - scale[0])
+    v = p.prediction.to_numpy()
+    bad = np.flatnonzero(~np.isfinite(v) | (v < lo) | (v > hi))
+    if len(bad):
+        i = int(bad[0])
+        why = 'not a finite number' if not np.isfinite(v[i]) else f'far outside the rating scale {scale}'
+        raise ValueError(f"{p.attrs['where']}: {_line(p, i)} (user {p.user.iloc[i]}, item {p.movie.iloc[i]}) predicts "
+                         f"{v[i]:g}, {why}; every prediction must be a rating between {lo:g} and {hi:g}.")
+    _once(p, ['user', 'movie'], 'prediction')
+
 def evaluate_files(test:str|Path, # Test ratings (any format `read_ratings` accepts)
-                   predictions:str|Path|None=None, # CSV user,item,prediction
-                   recommendations:str|Path|None=None, # CSV user,item,rank
+                   predictions:str|Path|None=None, # CSV user,item,prediction: one per test row
+                   recommendations:str|Path|None=None, # CSV or Parquet user,item,rank
                    k:int=10, # List length
                    min_rating:float|None=None, # Relevant test movies (None: all)
+                   scale:tuple=(0.5, 5.0), # Rating scale of the test ratings
                   ) -> dict:
-    "Score prediction and/or recommendation CSVs against a test file."
-    t, res = read_ratings(test), {}
+    "Score prediction and/or recommendation files against a test file; every test rating is matched exactly once."
+    t, res = read_ratings(test, scale), {}
     if predictions is not None:
-        p = _read_csv(predictions, ['user', 'movie', 'prediction'], 'predictions')
-        j = t.merge(p, on=['user', 'movie'], how='left')
+        p = _read_file(predictions, ['user', 'movie', 'prediction'], 'predictions')
+        _check_predictions(p, scale)
+        j = t.merge(p[['user', 'movie', 'prediction']], on=['user', 'movie'], how='left', validate='one_to_one')
         if j.prediction.isna().any():
             raise ValueError(f"{predictions}: no prediction for {int(j.prediction.isna().sum())} test rating(s), "
                              f"e.g. user {j.user[j.prediction.isna()].iloc[0]}; write one per test row.")
         res |= dict(rmse=rmse(j.rating, j.prediction), mae=mae(j.rating, j.prediction), predictions=len(j))
     if recommendations is not None:
-        recs = _read_csv(recommendations, ['user', 'movie', 'rank'], 'recommendations')
+        recs = _read_file(recommendations, ['user', 'movie', 'rank'], 'recommendations')
+        if (recs['rank'] < 1).any():
+            i = int(np.flatnonzero(recs['rank'] < 1)[0])
+            raise ValueError(f"{recommendations}: column 'rank' counts from 1 (the best); {_line(recs, i)} has "
+                             f"{recs['rank'].iloc[i]}.")
+        _once(recs, ['user', 'movie'], 'recommendation')
+        _once(recs, ['user', 'rank'], 'movie')
         res |= ranking_metrics(recs, t, k, min_rating)
     if not res: raise ValueError("Nothing to score: give predictions and/or recommendations.")
     return res
