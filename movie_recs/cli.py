@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_cli.ipynb #b8c4a49d
 from __future__ import annotations
-import argparse, json, logging, os, sys
+import argparse, errno, json, logging, math, os, sys
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -49,8 +49,26 @@ def _home(home:str|None, # The --home option, or None to leave the data home alo
         else: os.environ['MOVIE_RECS_HOME'] = old
 
 # %% ../nbs/10_cli.ipynb #b532a7af
+_OS_FIXES = {errno.ENOENT: 'check the path', errno.EACCES: 'check its permissions, or choose another path',
+             errno.EPERM: 'check its permissions, or choose another path',
+             errno.EROFS: 'write somewhere you can write to', errno.ENOSPC: 'free some disk space, or write elsewhere',
+             errno.EDQUOT: 'free some disk space, or write elsewhere', errno.EISDIR: 'give a file, not a folder',
+             errno.ENOTDIR: 'a part of the path is a file, not a folder', errno.EEXIST: 'remove it, or choose another name'}
+
+def _os_message(e:OSError) -> str:
+    "`PATH: No space left on device; free some disk space, or write elsewhere.`: the file, the problem, the fix."
+    code = e.errno if e.errno is not None else e.args[0]
+    what = e.strerror or os.strerror(code)
+    where = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f is not None)
+    fix = _OS_FIXES.get(code)
+    return f"{where + ': ' if where else ''}{what}{'; ' + fix if fix else ''}."
+
 def _message(e:BaseException) -> str:
     "The one-line message for error `e`; a failed download also names the offline fix."
+    if isinstance(e, OSError) and (e.errno is not None or (e.args and isinstance(e.args[0], int))): return _os_message(e)
+    if isinstance(e, UnicodeDecodeError):
+        return (f"cannot read the input as {e.encoding} text (byte {e.object[e.start:e.start + 1]!r} at offset "
+                f"{e.start}); re-save it as UTF-8 text.")
     msg = str(e.args[0]) if len(e.args) == 1 else str(e)
     offline = isinstance(e, OSError) and ('download failed' in msg or 'download truncated' in msg)
     if offline and 'movie_recs data seed' not in msg:
@@ -58,14 +76,26 @@ def _message(e:BaseException) -> str:
     return msg
 
 # %% ../nbs/10_cli.ipynb #3aed1b0c
+def _quiet_stdout():
+    "After the reader of a pipe has gone (`movie_recs ... | head`): point stdout at /dev/null, so nothing more is said."
+    try: os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError): pass  # a stdout without a file descriptor (captured in tests)
+
 def main(argv:list|None=None, # Arguments; default `sys.argv[1:]`
-        ) -> int: # Exit status: 0 on success, 2 on a user error (bad arguments included)
+        ) -> int: # Exit status: 0 on success, 2 on a user error (bad arguments included), 130 on Ctrl-C
     "Entry point of the `movie_recs` command (and of `python -m movie_recs`)."
-    try: args = _parser().parse_args(argv)
-    except SystemExit as e: return 0 if e.code is None else e.code if isinstance(e.code, int) else 2
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(message)s')
     try:
+        try: args = _parser().parse_args(argv)
+        except SystemExit as e: return 0 if e.code is None else e.code if isinstance(e.code, int) else 2
+        logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(message)s')
         with _home(args.home): args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, inside the try, rather than at exit
+    except BrokenPipeError:  # the reader stopped reading (`| head`): that ends the command, quietly
+        _quiet_stdout()
+        return 141  # what a shell reports for a command ended by SIGPIPE
+    except KeyboardInterrupt:
+        print("\nmovie_recs: interrupted (Ctrl-C); nothing more was done.", file=sys.stderr)
+        return 130
     except (KeyError, ValueError, OSError, NotImplementedError) as e:
         print(f"movie_recs: error: {_message(e)}", file=sys.stderr)
         return 2
@@ -181,10 +211,11 @@ def _count(text:str) -> int:
     "A count typed on the command line: 25000000, 25M or 100k."
     t = text.strip().lower().replace('_', '').replace(',', '')
     scale = {'k': 1_000, 'm': 1_000_000}.get(t[-1:], 1)
-    try: n = int(float(t[:-1] if scale > 1 else t) * scale)
+    try: x = float(t[:-1] if scale > 1 else t) * scale
     except ValueError: raise argparse.ArgumentTypeError(f"not a count: {text!r} (write e.g. 25000000, 25M or 100k)")
-    if n <= 0: raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return n
+    if not math.isfinite(x) or x % 1: raise argparse.ArgumentTypeError(f"not a whole count: {text!r}")
+    if x <= 0: raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return int(x)
 
 def data_synth(args:argparse.Namespace):
     "Write a synthetic release in the official ml-25m layout, with MovieLens-like statistics, to `--out`."
@@ -410,15 +441,13 @@ def _recommend_parser(sub, common):
 def _pairs(path:str):
     "User and movie ids of a test file: user, item[, ...], header or not."
     import pandas as pd
-    from movie_recs.data import check_ratings, read_ratings
+    from movie_recs.data import check_ratings, read_ratings, read_table
     try: return read_ratings(path)
     except ValueError as e:
         if 'rating' not in str(e) and 'missing column' not in str(e): raise
-    first = Path(path).read_text(errors='replace').split('\n', 1)[0]
-    df = pd.read_csv(path, sep='\t' if '\t' in first else ',', header=None, dtype=str)
-    if df.iloc[0].str.contains('[A-Za-z]', regex=True).any(): df = df.iloc[1:]
+    df = read_table(path, 'test')
     if df.shape[1] < 2: raise ValueError(f"{path}: missing column(s) ['user', 'item']: expected user, item[, rating].")
-    return check_ratings(pd.DataFrame({'user': df[0], 'movie': df[1], 'rating': 3.0}), str(path))
+    return check_ratings(pd.DataFrame({'user': df.iloc[:, 0], 'movie': df.iloc[:, 1], 'rating': 3.0}), str(path))
 
 def predict_cmd(args:argparse.Namespace):
     "Write a predicted rating for every row of `--test`, from a saved model or a kind fitted on `--train`."
@@ -541,7 +570,7 @@ def _evaluate_parser(sub, common):
     e.add_argument('--test', required=True, help='test ratings: user,item,rating[,timestamp]')
     e.add_argument('--predictions', help='CSV user,item,prediction')
     e.add_argument('--recommendations', help='CSV user,item,rank')
-    e.add_argument('-k', type=int, default=10, help='list length')
+    e.add_argument('-k', type=_count, default=10, help='list length (default 10)')
     e.add_argument('--min-rating', type=float, help='relevant if rated at least this')
     e.add_argument('--json', action='store_true', help='print JSON')
     e.set_defaults(func=evaluate_cmd)

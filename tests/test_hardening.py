@@ -1,0 +1,228 @@
+"Issue 17, items 5, 6, 7 and 12: every bad input gets one line naming the file, the problem and the fix; no tracebacks."
+import errno, os, pickle, shutil, subprocess, sys, zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movie_recs.core import taste_groups
+from movie_recs.evaluation import Biases
+
+
+@pytest.fixture
+def files(tmp_path):
+    "A small saved model (biases on two taste groups), its training ratings, a test file and exact predictions."
+    train, held = taste_groups()
+    train.to_csv(tmp_path/'train.csv', index=False)
+    Biases().fit(train).save(tmp_path/'model')
+    test = held.assign(rating=4.0)
+    test.rename(columns={'movie': 'item'}).to_csv(tmp_path/'test.csv', index=False)
+    pred = pd.DataFrame({'user': test.user, 'item': test.movie, 'prediction': 4.0})
+    pred.to_csv(tmp_path/'pred.csv', index=False)
+    return tmp_path, pred
+
+
+def not_text(path, kind):
+    "Write a file that is not a text table: UTF-16 text, a pickle, binary data."
+    table = pd.DataFrame({'user': [1], 'item': [1], 'rating': [4.0]})
+    data = {'utf16': table.to_csv(index=False).encode('utf-16'), 'pickle': pickle.dumps(table),
+            'binary': bytes(range(256)) * 4}[kind]
+    path.write_bytes(data)
+    return path
+
+
+WHAT = {'utf16': 'UTF-16 text, not a CSV or TSV', 'pickle': 'a Python pickle, not a CSV or TSV',
+        'binary': r'binary data \(byte 0x00 at offset 0\), not a CSV or TSV'}
+
+
+# Item 5: messages that name the file, the problem and the fix
+
+@pytest.mark.parametrize('kind', list(WHAT))
+@pytest.mark.parametrize('role', ['ratings', 'test', 'predictions'])
+def test_not_text_inputs_say_what_they_are(cli, files, kind, role):
+    d, _ = files
+    bad = not_text(d/f'bad-{kind}.csv', kind)
+    args = {'ratings': ['evaluate', '--test', bad, '--predictions', d/'pred.csv'],
+            'test': ['predict', '--model', d/'model', '--test', bad, '--out', d/'out.csv'],
+            'predictions': ['evaluate', '--test', d/'test.csv', '--predictions', bad]}[role]
+    err = cli.fails(f"bad-{kind}.csv: {WHAT[kind]}", *args)
+    assert 'error: utf-8' not in err and "codec can't decode" not in err, err
+
+
+def test_parse_error_names_the_file(cli, files):
+    d, _ = files
+    (d/'ragged.csv').write_text('user,item,prediction\n1,1,4\n1,2,3,4,5\n')
+    cli.fails(r'ragged.csv: malformed predictions file \(.*Expected 3 fields in line 3, saw 5\)',
+              'evaluate', '--test', d/'test.csv', '--predictions', d/'ragged.csv')
+    (d/'ragged.csv').write_text('1,1\n1,2,3,4,5\n')
+    cli.fails(r'ragged.csv: malformed test file', 'predict', '--model', d/'model', '--test', d/'ragged.csv',
+              '--out', d/'out.csv')
+
+
+def test_os_errors_name_the_file_and_the_problem(cli, files):
+    d, _ = files
+    (d/'plain').write_text('x')
+    cli.fails(r"plain/home: Not a directory; a part of the path is a file, not a folder\.$",
+              '--home', d/'plain'/'home', 'data', 'seed', d)
+    cli.fails(r'nowhere/out.csv: no folder .*nowhere to write it in; check the path\.$',
+              'predict', '--model', d/'model', '--test', d/'test.csv', '--out', d/'nowhere'/'out.csv')
+    from movie_recs.cli import _message
+    assert _message(OSError(errno.ENOSPC)) == 'No space left on device; free some disk space, or write elsewhere.'
+    assert _message(PermissionError(errno.EROFS, os.strerror(errno.EROFS), 'm/p.csv')) == \
+        'm/p.csv: Read-only file system; write somewhere you can write to.'
+
+
+def test_broken_pipe_ends_quietly(files):
+    "`movie_recs recommend --users all | head` : the reader goes away; no traceback, no 'error: 32'."
+    d, _ = files
+    p = subprocess.Popen([sys.executable, '-m', 'movie_recs', 'recommend', '--model', d/'model', '--users', 'all'],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()  # like `head` exiting before the command writes
+    err = p.stderr.read().decode()
+    assert p.wait() == 141 and err == '', (p.returncode, err)
+
+
+def test_ctrl_c_exits_130_in_one_line(cli, monkeypatch):
+    import movie_recs.cli
+    def interrupted(args): raise KeyboardInterrupt
+    monkeypatch.setattr(movie_recs.cli, 'data_list', interrupted)
+    rc, out, err = cli.run('data', 'list')
+    assert rc == 130 and err.strip() == 'movie_recs: interrupted (Ctrl-C); nothing more was done.', (rc, err)
+
+
+# Item 6: damaged archives and model folders are named, never a traceback
+
+def test_archive_with_corrupt_member_data(cli, tmp_path):
+    "A seeded archive whose deflate data is damaged (zlib.error on extraction) is named, with the fix."
+    src = tmp_path/'src'/'movielens'
+    src.mkdir(parents=True)
+    zpath = src/'ml-100k.zip'
+    with zipfile.ZipFile(zpath, 'w', zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr('ml-100k/u.data', ''.join(f'{u}\t{m}\t4\t0\n' for u in range(1, 50) for m in range(1, 50)))
+        zf.writestr('ml-100k/u.item', '1|A (1990)|01-Jan-1990||x|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n')
+    data = bytearray(zpath.read_bytes())
+    start = 30 + len('ml-100k/u.data')
+    data[start + 5:start + 205] = b'\xff' * 200  # inside the first member's compressed stream
+    zpath.write_bytes(bytes(data))
+    home = tmp_path/'home'
+    rc, out, err = cli.run('--home', home, 'data', 'seed', tmp_path/'src')
+    assert rc == 0, err
+    cli.fails(r'ml-100k.zip: corrupt or truncated archive \(Error -3 .*\)\. Delete it and fetch again\.',
+              '--home', home, 'data', 'info', 'ml-100k')
+
+
+def damage(folder, how):
+    w = folder/'weights.npz'
+    arrays = lambda: dict(np.load(w))
+    if how == 'truncated': w.write_bytes(w.read_bytes()[:300])
+    elif how == 'empty': w.write_bytes(b'')
+    elif how == 'bit-flipped':
+        b = bytearray(w.read_bytes())
+        b[100:140] = bytes(x ^ 0x55 for x in b[100:140])
+        w.write_bytes(bytes(b))
+    elif how == 'list': (folder/'model.json').write_text('[1, 2]')
+    elif how == 'params': (folder/'model.json').write_text((folder/'model.json').read_text().replace(
+        '"params": {', '"params": [{').replace('},\n "scale"', '}],\n "scale"'))
+    elif how == 'shapes': np.savez(w, **(arrays() | {'bm': arrays()['bm'][:5]}))
+    elif how == 'seen': np.savez(w, **(arrays() | {'seen_indices': arrays()['seen_indices'] + 1000}))
+    elif how == 'nan': np.savez(w, **(arrays() | {'bu': np.full_like(arrays()['bu'], np.nan),
+                                                  'bm': np.full_like(arrays()['bm'], np.nan)}))
+
+
+@pytest.mark.parametrize('how,msg', [
+    ('truncated', ': the saved model is damaged or incomplete'),
+    ('empty', ': the saved model is damaged or incomplete'),
+    ('bit-flipped', ': the saved model is damaged or incomplete'),
+    ('list', '/model.json holds a JSON list, not the object `save` writes; the folder is damaged'),
+    ('params', ': the saved model is damaged or incomplete'),
+    ('shapes', r': the saved model is damaged or incomplete \(its arrays do not fit together'),
+    ('seen', r': the saved model is damaged or incomplete \(its seen matrix does not fit'),
+    ('nan', r": the saved model is damaged or incomplete \(weights.npz: array 'bu' holds NaN values\)"),
+])
+def test_damaged_model_folder(cli, files, how, msg):
+    d, _ = files
+    folder = d/f'model-{how}'
+    shutil.copytree(d/'model', folder)
+    damage(folder, how)
+    err = cli.fails(f'model-{how}' + msg, 'recommend', '--model', folder, '--user', '1')
+    assert 'save it again' in err, err
+    cli.fails(f'model-{how}' + msg, 'predict', '--model', folder, '--test', d/'test.csv', '--out', d/'o.csv')
+
+
+def test_recommendations_with_non_numeric_ranks(cli, files):
+    d, _ = files
+    (d/'recs.csv').write_text('user,item,rank\n1,1,1\n1,2,first\n')
+    cli.fails(r"recs.csv: column 'rank' holds whole numbers; line 3 has 'first'",
+              'evaluate', '--test', d/'test.csv', '--recommendations', d/'recs.csv')
+    (d/'recs.csv').write_text('user,item,rank\n1,1,0\n')
+    cli.fails(r"recs.csv: column 'rank' counts from 1 \(the best\); line 2 has 0",
+              'evaluate', '--test', d/'test.csv', '--recommendations', d/'recs.csv')
+
+
+# Item 7: evaluate matches every test row exactly once and refuses impossible predictions
+
+def test_duplicate_predictions_are_refused(cli, files):
+    d, pred = files
+    pd.concat([pred, pred.iloc[[3]]]).to_csv(d/'dup.csv', index=False)
+    u, m = pred.user.iloc[3], pred.item.iloc[3]
+    cli.fails(rf'dup.csv: user {u}, item {m} appears twice \(line 5 and line {len(pred) + 2}\); write one prediction',
+              'evaluate', '--test', d/'test.csv', '--predictions', d/'dup.csv')
+
+
+def test_duplicate_recommendations_are_refused(cli, files):
+    d, _ = files
+    (d/'recs.csv').write_text('user,item,rank\n1,1,1\n1,1,2\n')
+    cli.fails(r'recs.csv: user 1, item 1 appears twice \(line 2 and line 3\)',
+              'evaluate', '--test', d/'test.csv', '--recommendations', d/'recs.csv')
+
+
+@pytest.mark.parametrize('value,why', [(np.inf, 'predicts inf, not a finite number'),
+                                       (-np.inf, 'predicts -inf, not a finite number'),
+                                       (1e9, r'predicts 1e\+09, far outside the rating scale \(0.5, 5.0\)')])
+def test_impossible_predictions_are_refused(cli, files, value, why):
+    d, pred = files
+    pred.assign(prediction=np.where(np.arange(len(pred)) == 2, value, 4.0)).to_csv(d/'bad.csv', index=False)
+    u, m = pred.user.iloc[2], pred.item.iloc[2]
+    cli.fails(rf'bad.csv: line 4 \(user {u}, item {m}\) {why}', 'evaluate', '--test', d/'test.csv',
+              '--predictions', d/'bad.csv')
+
+
+def test_missing_prediction_value_is_refused(cli, files):
+    d, pred = files
+    pred.assign(prediction=np.where(np.arange(len(pred)) == 2, np.nan, 4.0)).to_csv(d/'bad.csv', index=False)
+    cli.fails(r"bad.csv: column 'prediction' holds numbers; line 4 has ''", 'evaluate', '--test', d/'test.csv',
+              '--predictions', d/'bad.csv')
+
+
+def test_every_test_row_matched_once(cli, files):
+    "Duplicate test rows count once (the latest is kept), and the score is the true one."
+    d, pred = files
+    test = pd.read_csv(d/'test.csv')
+    pd.concat([test, test.iloc[:5]]).to_csv(d/'test2.csv', index=False)
+    pred.assign(prediction=np.where(np.arange(len(pred)) < 10, 5.0, 4.0)).to_csv(d/'p.csv', index=False)
+    rc, out, err = cli.run('evaluate', '--test', d/'test2.csv', '--predictions', d/'p.csv', '--json')
+    assert rc == 0, err
+    import json
+    res = json.loads(out)
+    assert res['predictions'] == len(test), res
+    assert abs(res['rmse'] - np.sqrt(10 / len(test))) < 1e-9, res
+
+
+# Item 12: counts and values
+
+@pytest.mark.parametrize('n', ['0', '-5', '2.5', '1e400'])
+def test_counts_must_be_positive_whole_numbers(cli, files, n):
+    d, _ = files
+    for args in (['recommend', '--model', d/'model', '--user', '1', '-n', n],
+                 ['evaluate', '--test', d/'test.csv', '--predictions', d/'pred.csv', '-k', n]):
+        rc, out, err = cli.run(*args)
+        assert rc == 2 and ('must be positive' in err or 'not a whole count' in err) and 'Traceback' not in err, err
+
+
+def test_headerless_first_rating_4e0(cli, files):
+    d, _ = files
+    (d/'e.csv').write_text('1,1,4e0\n2,3,3\n')
+    rc, out, err = cli.run('predict', '--model', d/'model', '--test', d/'e.csv', '--out', d/'p.csv')
+    assert rc == 0 and 'wrote 2 predictions' in out, (out, err)
+    from movie_recs.data import read_ratings
+    assert read_ratings(d/'e.csv').rating.tolist() == [4.0, 3.0]
