@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_report.ipynb #e88faba9
 from __future__ import annotations
-import base64, io, os
+import base64, datetime, hashlib, io, os, re
+from html import escape
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -12,16 +13,17 @@ import numpy as np
 import pandas as pd
 from fastprogress.fastprogress import progress_bar
 
-from . import collab, hybrid, links, posters
-from .core import MODELS, MovieVectors, Split, TooLarge, fmt_size
+from . import __version__, collab, hybrid, links, posters
+from .core import MODELS, MovieVectors, Split, TooLarge, atomic_file, fmt_size
 from .data import MovieLens, dataset_info, kfold, load_movielens, random_split, user_split
-from .download import fetch, poster_dir
+from .download import DATASETS, fetch, poster_dir
 from .evaluation import Biases, GlobalMean, MostPopular, RandomRanker, compare, evaluate, ranking_metrics
-from .sources import link_table, poster_index, read_dbpedia, show_posters
+from .sources import link_table, poster_index, read_dbpedia
 
 # %% auto #0
-__all__ = ['CONTENT_MAX_RATINGS', 'REPORT', 'demo_models', 'demo_table', 'plot_comparison', 'html_report', 'cold_start_section',
-           'run_demo', 'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
+__all__ = ['CONTENT_MAX_RATINGS', 'CSS', 'REPORT', 'METRICS', 'demo_models', 'demo_table', 'plot_comparison', 'table_html',
+           'info_html', 'data_fingerprint', 'poster_grid', 'html_report', 'cold_start_section', 'run_demo',
+           'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
 
 # %% ../nbs/09_report.ipynb #d072a59d
 def _link_vectors(ml:MovieLens, # A loaded release (ml-latest-small)
@@ -60,8 +62,9 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
     if content is False: return models
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
     feats, lt, pv = _content(ml, home) if content is None else content
-    vectors = _link_vectors(ml, 60, home)
-    models['link taste (logreg)'] = (lambda: links.TasteRanker(vectors), 'topn')
+    if lt is not None:  # without the DBpedia links (offline) there is no link taste model
+        vectors = _link_vectors(ml, 60, home)
+        models['link taste (logreg)'] = (lambda: links.TasteRanker(vectors), 'topn')
     if pv is not None: models['poster taste (logreg on colour histograms)'] = (lambda: links.TasteRanker(pv), 'topn')
     hyb = lambda **kw: hybrid.Hybrid(feats, lt, show_progress=False, **kw)
     return models | {'hybrid (MF + content)': (lambda: hyb(), 'rating'),
@@ -107,48 +110,162 @@ def demo_table(models:dict, # `demo_models()` output
     return table
 
 # %% ../nbs/09_report.ipynb #e7d914c8
+def _axis_start(values:pd.Series) -> float:
+    "Where a bar chart of `values` should start so that small differences show: below the smallest, above 0."
+    lo, hi = float(values.min()), float(values.max())
+    start = lo - max(0.5 * (hi - lo), 0.05 * lo)
+    return max(np.floor(start * 20) / 20, 0.0)
+
 def plot_comparison(table:pd.DataFrame, # `demo_table` output
                    ):
-    "Bar charts of RMSE (lower is better) and nDCG@10 (higher is better) per model."
+    "Bar charts of RMSE (lower is better; the axis starts near the best model, not at 0) and nDCG@10 (higher is better)."
     fig, axs = plt.subplots(1, 2, figsize=(11, 3.2))
+    alt = []
     titles = ['RMSE on the fixed split (lower is better)', 'nDCG@10, per-user split']
     for ax, col, title in zip(axs, ['rmse', 'ndcg'], titles):
         t = table[col].dropna().sort_values()
-        ax.barh(t.index, t.values, color='tab:blue')
         ax.set_title(title)
+        if not len(t): continue
+        ax.bar_label(ax.barh(t.index, t.values, color='tab:blue'), fmt='%.4f', padding=2, fontsize=9)
+        start = _axis_start(t) if col == 'rmse' else 0.0
+        ax.set_xlim(start, t.max() + 0.2 * (t.max() - start))
+        ax.set_xlabel(f'RMSE (stars); the axis starts at {start:.2f}, not 0' if col == 'rmse' else 'nDCG@10 (0 to 1)')
+        alt.append(f'{col.upper() if col == "rmse" else "nDCG@10"} per model, axis from {start:.2f}')
+    fig.set_label('Bar charts: ' + '; '.join(alt))
     fig.tight_layout()
     return fig
 
 # %% ../nbs/09_report.ipynb #91bdc5a6
 def _img(fig) -> str:
-    "A matplotlib figure as an inline PNG `<img>` tag (the figure is closed)."
+    "A matplotlib figure as an inline PNG `<img>` tag, its label as the alt text (the figure is closed)."
     buf = io.BytesIO()
-    fig.savefig(buf, format='png', dpi=72, bbox_inches='tight')
+    fig.savefig(buf, format='png', dpi=96, bbox_inches='tight')
     plt.close(fig)
-    return f'<img alt="figure" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+    alt = escape(fig.get_label() or 'figure')
+    return f'<img alt="{alt}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
-REPORT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>movie_recs report</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .6rem;text-align:right}}img{{max-width:100%}}</style>
-</head><body><h1>movie_recs report</h1><p>{intro}</p>{sections}</body></html>"""
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45;
+overflow-wrap:anywhere}
+.meta{color:#555;font-size:.9rem}.note,.footnote{color:#444;font-size:.9rem}.footnote{margin:.2rem 0}
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:right;white-space:nowrap}th[scope=row]{text-align:left}
+td.na{color:#777}img{max-width:100%;height:auto}dt{font-weight:600}dd{margin:0 0 .5rem 1.5rem}
+.posters{display:grid;grid-template-columns:repeat(auto-fill,minmax(130px,1fr));gap:1rem}.posters figure{margin:0}
+.posters figcaption{font-size:14px;line-height:1.3;margin-top:.3rem}
+@media (max-width:700px){body{margin:1rem auto}td,th{padding:.2rem .4rem}}"""
+
+REPORT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>movie_recs report</title><style>{css}</style>
+</head><body><header><h1>movie_recs report</h1><p class="meta">{meta}</p></header><p>{intro}</p>
+{sections}
+<footer><p class="meta">{meta}</p></footer></body></html>"""
+
+# %% ../nbs/09_report.ipynb #c8bd12e1
+METRICS = {  # column -> (heading, definition); the report defines every metric its tables show
+    'rmse': ('RMSE', 'root mean squared error of the predicted ratings on the held-out ratings, in stars '
+             '(lower is better)'),
+    'mae': ('MAE', 'mean absolute error of the predicted ratings on the held-out ratings, in stars (lower is better)'),
+    'ndcg': ('nDCG@10', "normalised discounted cumulative gain of each test user's top 10: a held-out movie counts "
+             'more the higher it is ranked, 1 is a perfect list; the mean over users (higher is better)'),
+    'precision': ('precision@10', 'share of the 10 recommended movies that the user rated in the held-out part'),
+    'recall': ('recall@10', "share of the user's held-out movies found in their top 10"),
+    'hit_rate': ('hit rate@10', 'share of users with at least one held-out movie in their top 10'),
+    'fit_seconds': ('fit (s)', 'seconds to train the model, on this machine'),
+}
+
+def _cell(v, col:str) -> str:
+    "One value as the terminal shows it: counts with thousands separators, metrics to 4 places, seconds to 0.01."
+    if isinstance(v, (bool, np.bool_)): return 'yes' if v else 'no'
+    if isinstance(v, (int, np.integer)): return f'{v:,}'
+    if isinstance(v, (float, np.floating)): return f'{v:,.2f}' if col == 'fit_seconds' else f'{v:,.4f}'
+    return escape(str(v))
+
+def table_html(df:pd.DataFrame, # Rows to show; the index names them
+               na:dict|None=None, # Why a value is missing: {(row, column): reason} or {column: reason}
+              ) -> str: # A table in a box that scrolls sideways on a narrow screen, then its footnotes
+    "`df` as HTML: formatted numbers, metric headings, and '—' with a lettered footnote for each missing value."
+    na, marks = na or {}, {}
+    def td(row, col, v):
+        if not pd.isna(v): return f'<td>{_cell(v, col)}</td>'
+        why = na.get((row, col)) or na.get(col) or 'not measured'
+        mark = marks.setdefault(why, chr(ord('a') + len(marks)))
+        return f'<td class="na" title="{escape(why)}">—<sup>{mark}</sup></td>'
+    name = lambda c: METRICS.get(c, (str(c), ''))
+    head = ''.join(f'<th scope="col" title="{escape(name(c)[1])}">{escape(name(c)[0])}</th>' for c in df.columns)
+    cells = lambda r, vals: ''.join(td(r, c, v) for c, v in zip(df.columns, vals))
+    rows = ''.join(f'<tr><th scope="row">{escape(str(r))}</th>{cells(r, vals)}</tr>'
+                   for r, vals in zip(df.index, df.itertuples(index=False)))
+    notes = ''.join(f'<p class="footnote"><sup>{m}</sup> —: {escape(why)}.</p>' for why, m in marks.items())
+    return (f'<div class="scroll"><table><thead><tr><th scope="col">{escape(str(df.index.name or ""))}</th>{head}</tr>'
+            f'</thead><tbody>{rows}</tbody></table></div>{notes}')
+
+# %% ../nbs/09_report.ipynb #e3f4007c
+def info_html(info:dict, # `dataset_info` output
+             ) -> str:
+    "A release's summary as a two-column table: counts with thousands separators, the density as a percentage."
+    rows = {'release': info['name'], 'ratings': f"{info['ratings']:,}", 'users': f"{info['users']:,}",
+            'movies': f"{info['movies']:,} rated ({info['catalogue']:,} in the catalogue)", 'tags': f"{info['tags']:,}",
+            'rating scale': f"{info['rating_min']} to {info['rating_max']} stars",
+            'dates': f"{info['first_date']} to {info['last_date']}",
+            'density': f"{info['density']:.1%} of the user × movie pairs are rated"}
+    body = ''.join(f'<tr><th scope="row">{k}</th><td>{escape(str(v))}</td></tr>' for k, v in rows.items())
+    return f'<div class="scroll"><table class="info"><tbody>{body}</tbody></table></div>'
+
+# %% ../nbs/09_report.ipynb #627bfb43
+def data_fingerprint(ml:MovieLens, # A loaded release
+                    ) -> str:
+    "`ml`'s name, ratings count and the archive's pinned SHA-256 (registry releases), else a SHA-256 of the ratings."
+    ds = DATASETS.get(ml.name)
+    sha = ds.files[0].sha256 if ds is not None and ds.archive else None
+    if sha: return f'{ml.name}, {len(ml.ratings):,} ratings, archive sha256 {sha[:12]}'
+    rows = pd.util.hash_pandas_object(ml.ratings[['user', 'movie', 'rating']], index=False).to_numpy()
+    return f'{ml.name}, {len(ml.ratings):,} ratings, ratings sha256 {hashlib.sha256(rows.tobytes()).hexdigest()[:12]}'
+
+# %% ../nbs/09_report.ipynb #22f7c58d
+def poster_grid(index:pd.DataFrame, # `poster_index` output: movie, path
+                movies:pd.DataFrame, # Movies with `movie` and `title`, for the captions
+                ids, # Movie ids to show, in order
+               ) -> str:
+    "Posters of `ids` as an HTML grid of embedded images captioned with their titles (text, readable at any width)."
+    paths = index.set_index('movie').path
+    titles = movies.drop_duplicates('movie').set_index('movie').title
+    cells = []
+    for i in ids:
+        t, p = escape(str(titles.get(i, i))), Path(paths[i])
+        mime = 'image/png' if p.suffix.lower() == '.png' else 'image/jpeg'
+        src = f'data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}'
+        cells.append(f'<figure><img alt="Poster of {t}" src="{src}"><figcaption>{t}</figcaption></figure>')
+    return f'<div class="posters">{"".join(cells)}</div>'
 
 # %% ../nbs/09_report.ipynb #c180791b
+def _parts(x) -> list:
+    "A section's body as a flat list of its parts."
+    return [p for y in x for p in _parts(y)] if isinstance(x, (list, tuple)) else [x]
+
 def _html(x) -> str:
-    "A report section's body: a table, a figure, or HTML as given."
-    if isinstance(x, pd.DataFrame): return x.to_html(float_format=lambda v: f'{v:.4f}', na_rep='')
+    "A report section's body: a table (its `attrs['na']` explains the gaps), a figure, HTML as given, or a list of these."
+    if isinstance(x, (list, tuple)): return ''.join(map(_html, x))
+    if isinstance(x, pd.DataFrame): return table_html(x, x.attrs.get('na'))
     return x if isinstance(x, str) else _img(x)
+
+def _metrics_html(sections:list) -> str:
+    "Definitions of the metrics that the tables of `sections` show, as an HTML section ('' when none)."
+    cols = {c for _, x in sections for p in _parts(x) if isinstance(p, pd.DataFrame) for c in p.columns}
+    items = ''.join(f'<dt>{name}</dt><dd>{escape(text)}</dd>' for c, (name, text) in METRICS.items() if c in cols)
+    return f'<h2 id="metrics">What the numbers mean</h2><dl>{items}</dl>' if items else ''
 
 def html_report(path:str|Path, # File to write
                 intro:str, # Opening paragraph (HTML)
-                sections:list, # (title, HTML or DataFrame or matplotlib figure) pairs
+                sections:list, # (title, body) pairs; a body is HTML, a DataFrame, a matplotlib figure, or a list of them
+                meta:dict|None=None, # More facts for the header and footer, e.g. {'data': data_fingerprint(ml)}
                ) -> Path:
-    "Write a self-contained HTML page (`REPORT`) atomically: tables inline, figures embedded as PNG."
-    body = '\n'.join(f'<h2>{title}</h2>{_html(x)}' for title, x in sections)
+    "Write a self-contained HTML page (`REPORT`) atomically: tables inline, figures embedded, the metrics defined."
+    stamp = {'generated': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'), 'movie_recs': __version__} | (meta or {})
+    facts = ' · '.join(f'{k} {escape(str(v))}' for k, v in stamp.items())
+    body = '\n'.join(f'<h2>{escape(title)}</h2>{_html(x)}' for title, x in sections) + _metrics_html(sections)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(REPORT.format(intro=intro, sections=body))
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp: tmp.write_text(REPORT.format(css=CSS, meta=facts, intro=intro, sections=body))
     return path
 
 # %% ../nbs/09_report.ipynb #2ec93387
@@ -161,27 +278,32 @@ def cold_start_section(ml:MovieLens, # A `MovieLens` release (ml-latest-small)
                        content:tuple, # (content features, link table, poster vectors), as `demo_models` uses
                        home:str|Path|None=None, # Data home, for the posters
                        user:int|None=None, # Show this user's recommended new movies as posters
-                      ) -> list: # (title, table, figure or HTML) pairs for `html_report`; the first holds the table
-    "The cold-start experiment on one split: rankers of movies nobody has rated, and one user's new movies as posters."
+                      ) -> list: # (title, body) pairs for `html_report`; the first body is [explanation, table]
+    "The cold-start simulation on one split: rankers of movies whose ratings were hidden, one user's picks as posters."
     feats, lt, pv = content
     pool = np.intersect1d(pv.ids if pv is not None else feats.ids, ml.ratings.movie)  # new movies: ones with a poster
     split = hybrid.cold_split(ml.ratings, pool, 0.1, seed=0)
-    models = {'popularity by genre': hybrid.PopularityByGenre(ml.movies),
-              'links only': hybrid.ContentModel(feats, blocks=['links'], show_progress=False)}
+    models = {'popularity by genre': hybrid.PopularityByGenre(ml.movies)}
+    if 'links' in feats.blocks: models['links only'] = hybrid.ContentModel(feats, blocks=['links'], show_progress=False)
     if pv is not None: models['poster only'] = hybrid.ContentModel(feats, blocks=['poster'], show_progress=False)
     models['hybrid (all content)'] = hybrid.ContentModel(feats, show_progress=False)
-    table = pd.DataFrame({n: hybrid.evaluate_cold(m, split) for n, m in models.items()}).T
-    out = [(f'Cold start: ranking {len(split.cold)} movies nobody has rated (one split; the benchmark runs five)',
-            table[['ndcg', 'recall', 'precision', 'fit_seconds']])]
+    table = pd.DataFrame({n: hybrid.evaluate_cold(m, split) for n, m in models.items()}).T.rename_axis('ranker')
+    which = 'the movies with a poster' if pv is not None else 'the rated movies'
+    about = (f'<p class="note">A simulation of movies nobody has rated yet: 10% of {which} ({len(split.cold):,}) were '
+             'picked at random and all their ratings hidden from training. Each ranker orders only these movies for the '
+             f'users who did rate them, knowing of them only their content ({", ".join(feats.blocks)}), and is scored on '
+             'the hidden ratings. One split; the benchmark runs five.</p>')
+    out = [(f'Cold start (simulated): ranking {len(split.cold):,} movies whose ratings were hidden',
+            [about, table[['ndcg', 'recall', 'precision', 'fit_seconds']]])]
     if user is None or pv is None or user not in set(split.test.user): return out
     model = hybrid.Hybrid(feats, lt, refit=False, show_progress=False).fit(split.train, ml.movies)
     recs = model.recommend([user], n=6, candidates=split.cold)
     hits = set(split.test.movie[split.test.user == user])
     first = int(recs.movie.iloc[0])
     title = ml.movies.drop_duplicates('movie').set_index('movie').title[first]
-    reasons = ''.join(f'<li>{r}</li>' for r in model.explain(user, first))
-    return out + [(f'User {user}: new movies the hybrid recommends ({sum(m in hits for m in recs.movie)} of 6 are ones '
-                   'they did rate)', show_posters(poster_index(poster_dir(home)), ml.movies, recs.movie)),
+    reasons = ''.join(f'<li>{escape(r)}</li>' for r in model.explain(user, first))
+    return out + [(f'User {user}: hidden movies the hybrid recommends ({sum(m in hits for m in recs.movie)} of 6 are '
+                   'ones they did rate)', poster_grid(poster_index(poster_dir(home)), ml.movies, recs.movie)),
                   (f'Why {title}?', f'<ul>{reasons}</ul>')]
 
 # %% ../nbs/09_report.ipynb #e0ff3bec
@@ -196,14 +318,52 @@ def _poster_sections(ml:MovieLens, models:dict, table:pd.DataFrame, home=None) -
     best = table.ndcg.idxmax()
     recs = models[best][0]().fit(ml.ratings).recommend([user], n=200)
     recs = recs[recs.movie.isin(shown.movie)].head(6)
-    return [(f'User {user}: their top-rated movies', show_posters(shown, ml.movies, mine.movie)),
+    return [(f'User {user}: their top-rated movies', poster_grid(shown, ml.movies, mine.movie)),
             (f'User {user}: recommended by {best} (movies they rated are excluded)',
-             show_posters(shown, ml.movies, recs.movie))], user
+             poster_grid(shown, ml.movies, recs.movie))], user
 
 def _skipped_html(skipped:dict) -> str:
-    "The models left out, each with its reason, as an HTML list."
-    return '<ul>' + ''.join(f'<li><b>{n}</b>: {why}</li>' for n, why in skipped.items()) + '</ul>'
+    "What was left out, each with its reason, as an HTML list (`code` in back quotes)."
+    code = lambda s: re.sub(r'`([^`]+)`', r'<code>\1</code>', escape(s))
+    return '<ul>' + ''.join(f'<li><b>{escape(n)}</b>: {code(why)}</li>' for n, why in skipped.items()) + '</ul>'
 
+def _missing_sources(content:tuple, quick:bool, home=None) -> dict:
+    "The optional sources (DBpedia links, posters) missing from `content`: {source: what is skipped, and how to get it}."
+    _, lt, pv = content
+    out = {}
+    if lt is None:
+        lost = "the 'links only' cold-start ranker and the links block of the content rankers" + (
+            '' if quick else ', the link taste model and the links block of the hybrids')
+        out['DBpedia links (dbpedia-ml1m)'] = (
+            f'not in the data home and the download failed, so {lost} are left out. Get them with '
+            '`movie_recs data fetch dbpedia-ml1m` (needs the network), or from a local copy of the official files '
+            'with `movie_recs data seed FOLDER`.')
+    if pv is None:
+        lost = ("the poster grids (a sample user's top-rated movies, their recommendations and the cold-start movies "
+                'recommended to them) and the "Why" section')
+        lost += '' if quick else ', the poster taste model and the poster blocks'
+        out['posters'] = (
+            f'none in {poster_dir(home)}, so {lost} are skipped. Get them with `movie_recs data seed FOLDER` from a folder '
+            'holding `posters/ml1m-w185/<movieId>.jpg`, or from TMDB with your API key in `TMDB_API_KEY`: in Python, '
+            "`fetch_posters(ml.links.set_index('movie').tmdb.dropna(), poster_dir())` from `movie_recs.sources`.")
+    return out
+
+def _not_measured(models:dict, table:pd.DataFrame) -> dict:
+    "Why each gap in `demo_table`'s `table` is there, from what each model can do: {(model, column): reason}."
+    jobs = {'rating': (['rmse', 'mae'], 'predicts_ratings', 'predict ratings', 'top-N lists'),
+            'topn': (['ndcg', 'precision', 'recall', 'hit_rate'], 'ranks', 'rank movies', 'rating prediction')}
+    out = {}
+    for n in table.index:
+        make, tasks = models[n]
+        m = make()
+        for task, (cols, ability, job, other) in jobs.items():
+            if task in tasks: continue
+            why = f'this model does not {job}'
+            if getattr(m, ability): why = f'not measured: the demo scores this model on {other} only'
+            out |= {(n, c): why for c in cols}
+    return out
+
+# %% ../nbs/09_report.ipynb #de09b822
 def run_demo(out:str|Path='movie_recs_report', # Folder for the report
              quick:bool=False, # Faster settings for a one-minute run
              home:str|Path|None=None, # Data home
@@ -221,19 +381,24 @@ def run_demo(out:str|Path='movie_recs_report', # Folder for the report
         skipped['content models (link and poster taste, hybrids, cold start)'] = (
             f"left out above {CONTENT_MAX_RATINGS:,} ratings: the demo trains link embeddings of every movie and "
             "per-user taste classifiers, and the hybrid's blend needs users x movies of memory.")
+    missing = _missing_sources(content, quick, home) if with_content else {}
     print(table.round(4).to_string())
-    for n, why in skipped.items(): print(f'skipped {n}: {why}')
-    info = pd.DataFrame([dataset_info(ml)]).drop(columns=['path', 'rating_values']).T.rename(columns={0: ''})
-    sections = [('Data', info), ('Every model on the same splits', table), ('At a glance', plot_comparison(table))]
+    for n, why in (skipped | missing).items(): print(f'skipped {n}: {why}')
+    shown = table.rename_axis('model')
+    shown.attrs['na'] = _not_measured(models, table)
+    sections = [('Data', info_html(dataset_info(ml)))]
+    if missing: sections.append(('Skipped: data not in the data home, and how to get it', _skipped_html(missing)))
+    sections += [('Every model on the same splits', shown), ('At a glance', plot_comparison(table))]
     if skipped: sections.append(('Models left out, and why', _skipped_html(skipped)))
     grids, cold = [], []
     if with_content and not table.ndcg.isna().all():
         grids, user = _poster_sections(ml, models, table, home)
         cold = cold_start_section(ml, content, home, user)
-        print('\ncold start (10% of the movies with a poster held out, with all their ratings):\n'
-              + cold[0][1].round(4).to_string())
-    intro = f'{ml.name}, {len(ml.ratings):,} ratings; models: {", ".join(table.index)}.'
-    path = html_report(Path(out)/'report.html', intro, sections + grids + cold)
+        which = 'movies with a poster' if content[2] is not None else 'rated movies'
+        print(f'\ncold start (simulated: 10% of the {which} held out, with all their ratings):\n'
+              + cold[0][1][-1].round(4).to_string())
+    intro = f'{ml.name}, {len(ml.ratings):,} ratings; models: {escape(", ".join(table.index))}.'
+    path = html_report(Path(out)/'report.html', intro, sections + grids + cold, meta={'data': data_fingerprint(ml)})
     print(f'\nreport written to {path.resolve()}')
     return path
 
