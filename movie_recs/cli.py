@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABILITIES', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info', 'data_list', 'data_synth',
-           'train_cmd', 'open_model', 'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd', 'features_cmd',
-           'evaluate_cmd', 'demo_cmd']
+__all__ = ['ABILITIES', 'SPLITS', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info', 'data_list', 'data_synth',
+           'data_split', 'train_cmd', 'open_model', 'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd',
+           'features_cmd', 'evaluate_cmd', 'demo_cmd']
 
 # %% ../nbs/10_cli.ipynb #f064912f
 _SUBCOMMANDS = {}  # name -> function(subparsers, common) that adds one sub-command; filled section by section
@@ -226,10 +226,36 @@ def data_synth(args:argparse.Namespace):
     print(f"wrote {path}: {args.ratings:,} ratings, {users:,} users, {movies:,} movies in the ml-25m layout "
           f"(load it like a release: movie_recs data info {path})")
 
+# %% ../nbs/10_cli.ipynb #43bd6e42
+SPLITS = {'random': 'a random 20% of the ratings in test (with seed 42 the fixed split of the demo and the README)',
+          'user': "25% of each user's ratings in test (with seed 42 the demo's top-N split)",
+          'temporal': 'the latest 20% of the ratings in test (the seed is not used)'}
+
+def data_split(args:argparse.Namespace):
+    "Write `--out`/train.csv and test.csv of a release or ratings file; test ratings train does not know are dropped."
+    from movie_recs.core import atomic_file
+    from movie_recs.data import load_movielens, random_split, read_ratings, temporal_split, user_split
+    from movie_recs.evaluation import drop_unknown
+    src = Path(args.name_or_path)
+    is_file = src.is_file() and src.suffix.lower() in ('.csv', '.tsv', '.txt', '.data')
+    ratings = read_ratings(src) if is_file else load_movielens(args.name_or_path, args.home).ratings
+    make = {'random': lambda: random_split(ratings, 0.2, seed=args.seed),
+            'user': lambda: user_split(ratings, 0.25, seed=args.seed),
+            'temporal': lambda: temporal_split(ratings, 0.8, drop_cold=False)}[args.how]
+    train, test = make()
+    test, dropped = drop_unknown(train, test)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in [('train.csv', train), ('test.csv', test)]:
+        with atomic_file(out/name) as tmp: df[['user', 'movie', 'rating', 'timestamp']].to_csv(tmp, index=False)
+    print(f"wrote {out/'train.csv'} ({len(train):,} ratings) and {out/'test.csv'} ({len(test):,} ratings): "
+          f"{SPLITS[args.how]}; {dropped['cold_test_ratings']:,} test ratings whose user or movie is not in "
+          "train.csv were dropped, as every score in movie_recs drops them")
+
 # %% ../nbs/10_cli.ipynb #d3db041e
 @_subcommand
 def _data_parser(sub, common):
-    "movie_recs data fetch|info|seed|list|synth"
+    "movie_recs data fetch|info|seed|list|synth|split"
     d = sub.add_parser('data', help='fetch and inspect datasets', parents=[common])
     d = d.add_subparsers(dest='data_command', required=True, metavar='ACTION')
     f = d.add_parser('fetch', help='download a registry dataset (a verified cache hit if present)', parents=[common])
@@ -254,8 +280,14 @@ def _data_parser(sub, common):
     y.add_argument('--seed', type=int, default=0, help='random seed (default 0)')
     y.add_argument('--out', required=True, help='the .zip archive to write, e.g. ml-synth-25m.zip')
     y.set_defaults(func=data_synth)
-
-
+    t = d.add_parser('split', help='write train.csv and test.csv of a dataset (for predict and evaluate)',
+                     parents=[common])
+    t.add_argument('name_or_path', help='registry name, MovieLens folder/zip or ratings file')
+    t.add_argument('--out', required=True, help='folder to write train.csv and test.csv (user,movie,rating,timestamp) to')
+    t.add_argument('--how', choices=list(SPLITS), default='random',
+                   help='; '.join(f'{k}: {v}' for k, v in SPLITS.items()) + ' (default random)')
+    t.add_argument('--seed', type=int, default=42, help='random seed (default 42)')
+    t.set_defaults(func=data_split)
 
 # %% ../nbs/10_cli.ipynb #5f1d03e1
 def _params(args:argparse.Namespace, **defaults) -> dict:
@@ -439,14 +471,14 @@ def _recommend_parser(sub, common):
 
 # %% ../nbs/10_cli.ipynb #25b3ecff
 def _pairs(path:str):
-    "User and movie ids of a test file: user, item[, ...], header or not."
+    "User and movie ids of a test file: user, movie[, ...], header or not."
     import pandas as pd
     from movie_recs.data import check_ratings, read_ratings, read_table
     try: return read_ratings(path)
     except ValueError as e:
         if 'rating' not in str(e) and 'missing column' not in str(e): raise
     df = read_table(path, 'test')
-    if df.shape[1] < 2: raise ValueError(f"{path}: missing column(s) ['user', 'item']: expected user, item[, rating].")
+    if df.shape[1] < 2: raise ValueError(f"{path}: missing column(s) ['user', 'movie']: expected user, movie[, rating].")
     return check_ratings(pd.DataFrame({'user': df.iloc[:, 0], 'movie': df.iloc[:, 1], 'rating': 3.0}), str(path))
 
 def predict_cmd(args:argparse.Namespace):
@@ -456,7 +488,7 @@ def predict_cmd(args:argparse.Namespace):
     m = open_model(args.model, args.train, 'predicts_ratings', 'predict', args.verbose)
     t = _pairs(args.test)
     pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean')
-    _write_csv(pd.DataFrame({'user': t.user, 'item': t.movie, 'prediction': pred}), args.out)
+    _write_csv(pd.DataFrame({'user': t.user, 'movie': t.movie, 'prediction': pred}), args.out)
     print(f"wrote {len(t):,} predictions to {args.out}")
 
 def _write_csv(df, # The table to write
@@ -478,8 +510,8 @@ def _predict_parser(sub, common):
     p = sub.add_parser('predict', help='predict a rating for every row of a test file', parents=[common])
     p.add_argument('--model', required=True, help='saved model folder, or a collab model kind fitted on --train')
     p.add_argument('--train', help='ratings file to fit a model kind on')
-    p.add_argument('--test', required=True, help='pairs to predict: user, item[, ...], header or not')
-    p.add_argument('--out', required=True, help='CSV to write: user,item,prediction')
+    p.add_argument('--test', required=True, help='pairs to predict: user,movie[,...], header or not (a column item or movieId is read as movie)')
+    p.add_argument('--out', required=True, help='CSV to write: user,movie,prediction (movie_recs evaluate reads it)')
     p.set_defaults(func=predict_cmd)
 
 # %% ../nbs/10_cli.ipynb #6b66c251
@@ -557,19 +589,22 @@ def _features_parser(sub, common):
 
 # %% ../nbs/10_cli.ipynb #59ed8847
 def evaluate_cmd(args:argparse.Namespace):
-    "Print the metrics of prediction and/or recommendation files against a test file."
+    "Print the metrics of prediction and/or recommendation files against a test file (and its training ratings)."
     from movie_recs.evaluation import evaluate_files
-    res = evaluate_files(args.test, args.predictions, args.recommendations, args.k, args.min_rating)
+    res = evaluate_files(args.test, args.predictions, args.recommendations, args.k, args.min_rating, train=args.train)
     if args.json: return print(json.dumps(res))
-    print('\n'.join(f"{k:24} {v:.4f}" if isinstance(v, float) else f"{k:24} {v}" for k, v in res.items()))
+    print('\n'.join(f"{k:24} {v:.4f}" if isinstance(v, float) else f"{k:24} {v:,}" for k, v in res.items()))
 
 @_subcommand
 def _evaluate_parser(sub, common):
-    "movie_recs evaluate --test FILE [--predictions CSV] [--recommendations CSV] [...]"
-    e = sub.add_parser('evaluate', help='score prediction / recommendation CSVs against a test file', parents=[common])
-    e.add_argument('--test', required=True, help='test ratings: user,item,rating[,timestamp]')
-    e.add_argument('--predictions', help='CSV user,item,prediction')
-    e.add_argument('--recommendations', help='CSV user,item,rank')
+    "movie_recs evaluate --test FILE [--train FILE] [--predictions CSV] [--recommendations CSV] [...]"
+    e = sub.add_parser('evaluate', help='score prediction / recommendation files against a test file', parents=[common])
+    e.add_argument('--test', required=True, help='test ratings: user,movie,rating[,timestamp], header or not '
+                   '(a column item or movieId is read as movie)')
+    e.add_argument('--train', help='the training ratings: test ratings whose user or movie is not in them are dropped '
+                   'and counted, as in every score of movie_recs (a test.csv of `movie_recs data split` has none)')
+    e.add_argument('--predictions', help='CSV user,movie,prediction, one per test rating (movie_recs predict writes it)')
+    e.add_argument('--recommendations', help='CSV or Parquet user,movie,rank (movie_recs recommend --out writes it)')
     e.add_argument('-k', type=_count, default=10, help='list length (default 10)')
     e.add_argument('--min-rating', type=float, help='relevant if rated at least this')
     e.add_argument('--json', action='store_true', help='print JSON')

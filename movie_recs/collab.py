@@ -17,6 +17,7 @@ from fastprogress.fastprogress import progress_bar
 from numba import njit, prange
 from torch import nn
 
+from . import dist
 from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_size, register
 from .data import check_ratings
 
@@ -226,17 +227,20 @@ class RowAdam:
              grad:torch.Tensor, # (len(idx), columns) gradients
              lr:float, # Learning rate
              beta1:float=0.9, # Decay of the first moment (the one-cycle schedule moves it)
+             comm=None, # A `dist.Comm`: the step's gradients are this rank's part of the batch, summed over the ranks
             ):
-        "One Adam step on the rows in `idx`, with the gradients of repeated rows summed."
+        "One Adam step on the rows in `idx`, with the gradients of repeated rows summed (and over the ranks)."
         size = self.size(lr, beta1)
         n = _add_rows(self.g, self.stamp, self.touched, self.t, np.asarray(idx, np.int64),
                       np.ascontiguousarray(grad, np.float32))
+        if comm is not None: n = comm.sync_rows(self, n)
         self.apply(n, size, beta1)
 
 # %% ../nbs/05_collab.ipynb #aa7b5720
 @njit(parallel=True, cache=True)
-def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, reg, g):
-    "Sum the gradients of `mean(err^2) + reg * mean(|p_u|^2 + |q_i|^2)` into `GP`, `GQ`: (sse, user rows, movie rows)."
+def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, reg, g, N):
+    """Sum the gradients of `mean(err^2) + reg * mean(|p_u|^2 + |q_i|^2)` over a batch of `N` ratings (these are `len(u)`
+    of them: all in one process) into `GP`, `GQ`; return (sse, user rows touched, movie rows touched)."""
     n, K = len(u), P.shape[1] - 1  # the last column is the bias
     sse = 0.0
     for j in prange(n):
@@ -245,9 +249,9 @@ def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, re
             x += P[u[j], k] * Q[i[j], k]
         s = 1.0 / (1.0 + math.exp(-x))
         err = s * (hi - lo) + lo - r[j]
-        g[j] = err * s * (1 - s) * (2 * (hi - lo) / n)  # d loss / d (p.q + b_u + b_i)
+        g[j] = err * s * (1 - s) * (2 * (hi - lo) / N)  # d loss / d (p.q + b_u + b_i)
         sse += err * err
-    touched, c = np.zeros(2, np.int64), 2 * reg / n
+    touched, c = np.zeros(2, np.int64), 2 * reg / N
     for side in prange(2):
         A, B, G, stamp, rows = (P, Q, GP, stampP, rowsP) if side == 0 else (Q, P, GQ, stampQ, rowsQ)
         own, other = (u, i) if side == 0 else (i, u)
@@ -267,12 +271,16 @@ def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, re
 @patch
 def fused_step(self:DotBias, users:RowAdam, movies:RowAdam, # The optimizers of `self.u` and `self.i`
                u:np.ndarray, i:np.ndarray, r:np.ndarray, # A batch: user and movie positions, ratings
-               reg:float, lr:float, beta1:float) -> float: # the batch's sum of squared errors
+               reg:float, lr:float, beta1:float,
+               n:int|None=None, # Ratings in the whole batch, over every rank (default `len(u)`)
+               comm=None, # A `dist.Comm`: `u, i, r` are this rank's part of the batch
+              ) -> float: # this part's sum of squared errors
     "One Adam step on the rows a batch of ratings touches, gradients from `_mf_grads`; the sum of squared errors."
     su, si = users.size(lr, beta1), movies.size(lr, beta1)
     buf = np.empty(len(u), np.float32)
     sse, nu, ni = _mf_grads(users.w, movies.w, users.g, movies.g, users.stamp, movies.stamp, users.touched,
-                            movies.touched, users.t, u, i, r, *self.y_range, reg, buf)
+                            movies.touched, users.t, u, i, r, *self.y_range, reg, buf, len(u) if n is None else n)
+    if comm is not None: nu, ni = comm.sync_rows(users, nu), comm.sync_rows(movies, ni)
     users.apply(nu, su, beta1)
     movies.apply(ni, si, beta1)
     return sse
@@ -284,30 +292,47 @@ def _dense_optimizer(module, lr, wd):
     dense = [p for p in module.parameters() if id(p) not in emb]
     return torch.optim.AdamW(dense, lr=lr, weight_decay=wd) if dense else None
 
-def _autograd_step(module, tables, dense, u, i, r, reg, lr, beta1):
+def _autograd_step(module, tables, dense, u, i, r, reg, lr, beta1, n=None, comm=None):
     "One step of a module that scores rows: autograd for the rows' gradients, `RowAdam` for the tables, AdamW for the rest."
     users, movies = tables
+    n = len(u) if n is None else n  # the whole batch (every rank's part); the loss is its mean
     ub, ib = torch.from_numpy(u).long(), torch.from_numpy(i).long()
     pu, qi = users.rows(ub).requires_grad_(), movies.rows(ib).requires_grad_()
     err = module.score_rows(pu, qi) - torch.from_numpy(r)
-    (err.pow(2).mean() + reg * (pu.pow(2).sum(1) + qi.pow(2).sum(1)).mean()).backward()
+    if len(u): ((err.pow(2).sum() + reg * (pu.pow(2).sum(1) + qi.pow(2).sum(1)).sum()) / n).backward()
     if dense is not None:
+        params = [p for g in dense.param_groups for p in g['params']]
+        if comm is not None: _sum_grads(params, comm)
         for g in dense.param_groups: g['lr'], g['betas'] = lr, (beta1, g['betas'][1])
         dense.step()
         dense.zero_grad()
-    users.step(ub, pu.grad, lr, beta1)
-    movies.step(ib, qi.grad, lr, beta1)
+    grad = lambda x: x.grad if x.grad is not None else torch.zeros_like(x)
+    users.step(ub, grad(pu), lr, beta1, comm)
+    movies.step(ib, grad(qi), lr, beta1, comm)
     return float(err.detach().pow(2).sum())
 
-def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen):
-    "One pass over the ratings (numpy arrays) in a fresh random order; the sum of squared errors."
+def _sum_grads(params, comm):
+    "Sum the gradients of the dense parameters over the ranks, in one all-reduce."
+    for p in params:
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.reshape(-1) for p in params]).numpy()
+    comm.sum_(flat)
+    k = 0
+    for p in params:
+        p.grad.copy_(torch.from_numpy(flat[k:k + p.numel()]).view_as(p))
+        k += p.numel()
+
+def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, comm=None):
+    "One pass over the ratings (numpy arrays) in a fresh random order; the sum of squared errors (this rank's part)."
     module.train()
     perm, sse = torch.randperm(len(u), generator=gen).numpy(), 0.0
     for s in range(0, len(u), batch_size):
         b = perm[s:s + batch_size]
+        n = len(b)  # under torchrun every rank draws the same order and takes every W-th rating of the batch
+        if comm is not None: b = b[comm.rank::comm.world]
         lr, beta1 = next(schedule)
-        if hasattr(module, 'fused_step'): sse += module.fused_step(*tables, u[b], i[b], r[b], reg, lr, beta1)
-        else: sse += _autograd_step(module, tables, dense, u[b], i[b], r[b], reg, lr, beta1)
+        if hasattr(module, 'fused_step'): sse += module.fused_step(*tables, u[b], i[b], r[b], reg, lr, beta1, n, comm)
+        else: sse += _autograd_step(module, tables, dense, u[b], i[b], r[b], reg, lr, beta1, n, comm)
     return sse
 
 @one_thread()
@@ -323,7 +348,10 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
                  seed:int=42, # Seed of initialisation-independent randomness (batch order, dropout)
                  show_progress:bool=False, # Show a progress bar over epochs
                 ) -> pd.DataFrame: # epoch, train_rmse, valid_rmse, seconds
-    "Train `module` on whole-array batches with a one-cycle schedule and early stopping on `valid`."
+    "Train `module` on whole-array batches with a one-cycle schedule and early stopping on `valid` (on every rank of a torchrun job)."
+    comm = dist.comm()  # None in one process
+    if comm is not None:  # every rank starts from rank 0's weights
+        for x in module.state_dict().values(): comm.broadcast_(x.numpy())
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     batch_size = batch_size or max(1024, len(u) // 256)
@@ -333,8 +361,9 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
     hist, best, state, bad, t0 = [], math.inf, None, 0, time.perf_counter()
     arrays = [x.numpy() for x in (u, i, r)]
     for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
-        sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen)
-        v = _rmse_of(module, *valid) if valid is not None else math.nan
+        sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen, comm)
+        if comm is not None: sse, = comm.total(sse)
+        v = _rmse_of(module, *valid, comm=comm) if valid is not None else math.nan
         hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
                          seconds=time.perf_counter() - t0))
         if valid is None: continue
@@ -344,12 +373,16 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
     if state is not None: module.load_state_dict(state)
     return pd.DataFrame(hist)
 
-def _rmse_of(module, u, i, r, batch_size=1 << 16):
+def _rmse_of(module, u, i, r, batch_size=1 << 16, comm=None):
+    "RMSE of `module` on `u, i, r`; under torchrun each rank scores every W-th rating and the errors are summed."
+    if comm is not None: u, i, r = u[comm.rank::comm.world], i[comm.rank::comm.world], r[comm.rank::comm.world]
     module.eval()
     with torch.no_grad():
         sse = sum((module(u[s:s + batch_size], i[s:s + batch_size]) - r[s:s + batch_size]).pow(2).sum().item()
                   for s in range(0, len(u), batch_size))
-    return math.sqrt(sse / max(len(u), 1))
+    n = len(u)
+    if comm is not None: sse, n = comm.total(sse, n)
+    return math.sqrt(sse / max(n, 1))
 
 # %% ../nbs/05_collab.ipynb #8b59f385
 def _tensors(*arrays):

@@ -18,7 +18,7 @@ from .data import kfold, read_ratings, read_table
 # %% auto #0
 __all__ = ['rmse', 'mae', 'precision_at_k', 'recall_at_k', 'hit_rate', 'reciprocal_rank', 'average_precision', 'ndcg_at_k',
            'hit_matrix', 'ranking_metrics', 'coverage', 'novelty', 'intra_list_diversity', 'GlobalMean', 'Biases',
-           'MostPopular', 'RandomRanker', 'evaluate', 'cross_validate', 'compare', 'evaluate_files']
+           'MostPopular', 'RandomRanker', 'drop_unknown', 'evaluate', 'cross_validate', 'compare', 'evaluate_files']
 
 # %% ../nbs/07_evaluation.ipynb #49217378
 def _pair(y, yhat):
@@ -291,26 +291,34 @@ class RandomRanker(Model):
     def _scores(self, u):
         return np.stack([np.random.default_rng([self.seed, int(p)]).random(len(self.movies)) for p in u])
 
-# %% ../nbs/07_evaluation.ipynb #9eebe9c9
-def _rating_scores(model:Model, split:Split) -> dict:
-    "RMSE and MAE of a fitted `model` on the test ratings of users and movies it was trained on."
-    train, test = split.train, split.test
-    warm = test[test.user.isin(train.user) & test.movie.isin(train.movie)]
-    p = model.predict(warm.user.to_numpy(), warm.movie.to_numpy())
-    return dict(rmse=rmse(warm.rating, p), mae=mae(warm.rating, p), cold_test_ratings=len(test) - len(warm))
+# %% ../nbs/07_evaluation.ipynb #82e31128
+def drop_unknown(train:pd.DataFrame, # Training ratings: user, movie[, ...]
+                 test:pd.DataFrame, # Test ratings: user, movie[, ...]
+                ) -> tuple: # (the test rows whose user and movie are in `train`, {cold_test_ratings, cold_test_users})
+    "The protocol of every score: drop the test ratings whose user or movie is not in `train`, and count them."
+    known_user = test.user.isin(train.user)
+    known = known_user & test.movie.isin(train.movie)
+    counts = dict(cold_test_ratings=int((~known).sum()), cold_test_users=int(test.user[~known_user].nunique()))
+    return test[known], counts
 
-def _ranking_scores(model:Model, split:Split, k:int, min_rating:float|None) -> dict:
-    "Top-`k` metrics of a fitted `model` for the test users it was trained on."
-    users = np.unique(split.test.user[split.test.user.isin(split.train.user)])
-    return ranking_metrics(model.recommend(users, n=k, exclude_seen=True), split.test, k, min_rating)
+# %% ../nbs/07_evaluation.ipynb #9eebe9c9
+def _rating_scores(model:Model, test:pd.DataFrame) -> dict:
+    "RMSE and MAE of a fitted `model` on `test` (ratings of users and movies it was trained on)."
+    p = model.predict(test.user.to_numpy(), test.movie.to_numpy())
+    return dict(rmse=rmse(test.rating, p), mae=mae(test.rating, p))
+
+def _ranking_scores(model:Model, test:pd.DataFrame, k:int, min_rating:float|None) -> dict:
+    "Top-`k` metrics of a fitted `model` on `test` (ratings of users and movies it was trained on)."
+    recs = model.recommend(np.unique(test.user), n=k, exclude_seen=True)
+    return ranking_metrics(recs, test, k, min_rating)
 
 # %% ../nbs/07_evaluation.ipynb #fe0330e7
 def evaluate(model:Model, # Unfitted model (a copy is fitted); it declares `predicts_ratings` and `ranks`
              split:Split, # Train and test ratings
              k:int=10, # List length for ranking metrics
              min_rating:float|None=None, # Relevant test movies for ranking (None: all)
-            ) -> dict: # `fit_seconds`; rmse, mae, cold_test_ratings if it predicts; ranking metrics if it ranks
-    "Fit a copy of `model` on `split.train` and score what it can do on `split.test`."
+            ) -> dict: # fit_seconds, cold_test_ratings, cold_test_users; rmse, mae if it predicts; ranking ones if it ranks
+    "Fit a copy of `model` on `split.train` and score what it can do on `split.test` (`drop_unknown` applied)."
     if not isinstance(model, Model):
         raise TypeError(f"evaluate needs a movie_recs model (a subclass of movie_recs.core.Model that declares "
                         f"predicts_ratings and ranks), got {type(model).__name__}. Write your recommendations to a "
@@ -321,9 +329,10 @@ def evaluate(model:Model, # Unfitted model (a copy is fitted); it declares `pred
     t = time.perf_counter()
     m.fit(split.train)
     res = dict(fit_seconds=time.perf_counter() - t)
-    if m.predicts_ratings: res |= _rating_scores(m, split)
-    if m.ranks: res |= _ranking_scores(m, split, k, min_rating)
-    return res
+    test, dropped = drop_unknown(split.train, split.test)
+    if m.predicts_ratings: res |= _rating_scores(m, test)
+    if m.ranks: res |= _ranking_scores(m, test, k, min_rating)
+    return res | dropped
 
 # %% ../nbs/07_evaluation.ipynb #8a83382f
 def cross_validate(model:Model, # Unfitted model
@@ -396,31 +405,35 @@ def _once(df:pd.DataFrame, keys:list, what:str):
     i = int(dup[0])
     row = {k: df[k].iloc[i] for k in keys}
     first = int(np.flatnonzero(np.logical_and.reduce([df[k].to_numpy() == v for k, v in row.items()]))[0])
-    key = ', '.join(f"{'item' if k == 'movie' else k} {v}" for k, v in row.items())
+    key = ', '.join(f"{k} {v}" for k, v in row.items())
     raise ValueError(f"{df.attrs['where']}: {key} appears twice ({_line(df, first)} and {_line(df, i)}); "
-                     f"write one {what} per {' and '.join('item' if k == 'movie' else k for k in keys)}.")
+                     f"write one {what} per {' and '.join(keys)}.")
 
 def _check_predictions(p:pd.DataFrame, scale:tuple):
-    "Every prediction finite and within the scale widened by its width on each side; one per (user, item)."
+    "Every prediction finite and within the scale widened by its width on each side; one per (user, movie)."
     lo, hi = scale[0] - (scale[1] - scale[0]), scale[1] + (scale[1] - scale[0])
     v = p.prediction.to_numpy()
     bad = np.flatnonzero(~np.isfinite(v) | (v < lo) | (v > hi))
     if len(bad):
         i = int(bad[0])
         why = 'not a finite number' if not np.isfinite(v[i]) else f'far outside the rating scale {scale}'
-        raise ValueError(f"{p.attrs['where']}: {_line(p, i)} (user {p.user.iloc[i]}, item {p.movie.iloc[i]}) predicts "
+        raise ValueError(f"{p.attrs['where']}: {_line(p, i)} (user {p.user.iloc[i]}, movie {p.movie.iloc[i]}) predicts "
                          f"{v[i]:g}, {why}; every prediction must be a rating between {lo:g} and {hi:g}.")
     _once(p, ['user', 'movie'], 'prediction')
 
 def evaluate_files(test:str|Path, # Test ratings (any format `read_ratings` accepts)
-                   predictions:str|Path|None=None, # CSV user,item,prediction: one per test row
-                   recommendations:str|Path|None=None, # CSV or Parquet user,item,rank
+                   predictions:str|Path|None=None, # CSV user,movie,prediction: one per test row
+                   recommendations:str|Path|None=None, # CSV or Parquet user,movie,rank
                    k:int=10, # List length
                    min_rating:float|None=None, # Relevant test movies (None: all)
                    scale:tuple=(0.5, 5.0), # Rating scale of the test ratings
-                  ) -> dict:
+                   train:str|Path|None=None, # Training ratings: test ratings they do not know are dropped and counted
+                  ) -> dict: # rmse, mae, predictions; ranking metrics; cold_test_ratings, cold_test_users with `train`
     "Score prediction and/or recommendation files against a test file; every test rating is matched exactly once."
     t, res = read_ratings(test, scale), {}
+    if train is not None:
+        t, dropped = drop_unknown(read_ratings(train, scale), t)
+        res |= dropped
     if predictions is not None:
         p = _read_file(predictions, ['user', 'movie', 'prediction'], 'predictions')
         _check_predictions(p, scale)
@@ -438,5 +451,6 @@ def evaluate_files(test:str|Path, # Test ratings (any format `read_ratings` acce
         _once(recs, ['user', 'movie'], 'recommendation')
         _once(recs, ['user', 'rank'], 'movie')
         res |= ranking_metrics(recs, t, k, min_rating)
-    if not res: raise ValueError("Nothing to score: give predictions and/or recommendations.")
+    if predictions is None and recommendations is None:
+        raise ValueError("Nothing to score: give predictions and/or recommendations.")
     return res

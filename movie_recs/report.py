@@ -17,7 +17,8 @@ from . import __version__, collab, hybrid, links, posters
 from .core import MODELS, MovieVectors, Split, TooLarge, atomic_file, fmt_size
 from .data import MovieLens, dataset_info, kfold, load_movielens, random_split, user_split
 from .download import DATASETS, fetch, poster_dir
-from .evaluation import Biases, GlobalMean, MostPopular, RandomRanker, compare, evaluate, ranking_metrics
+from .evaluation import (Biases, GlobalMean, MostPopular, RandomRanker, compare, drop_unknown, evaluate,
+                                   ranking_metrics)
 from .sources import link_table, poster_index, read_dbpedia
 
 # %% auto #0
@@ -90,9 +91,11 @@ def demo_table(models:dict, # `demo_models()` output
                max_test_users:int|None=10_000, # Rank for at most this many (random) test users; None: all
               ) -> pd.DataFrame: # One row per model: rmse, mae, ndcg, precision, recall, hit_rate, fit_seconds
     "`compare` the models that fit on the fixed rating split and the per-user top-N split; `attrs['skipped']` says why not."
+    # attrs['dropped']: {task: (test ratings dropped by `drop_unknown`, test ratings)}
     splits = {'rating': random_split(ml.ratings), 'topn': _sample_users(user_split(ml.ratings, 0.25, seed=42), max_test_users)}
     cols = {'rating': ['rmse', 'mae'], 'topn': ['ndcg', 'precision', 'recall', 'hit_rate']}
     parts, fit, skipped = [], pd.Series(0.0, index=list(models)), {}
+    dropped = {task: (drop_unknown(*s)[1]['cold_test_ratings'], len(s.test)) for task, s in splits.items()}
     for task, split in splits.items():
         chosen, sizes = {}, (len(split.train), split.train.user.nunique(), split.train.movie.nunique())
         for n, (make, tasks) in models.items():
@@ -106,7 +109,7 @@ def demo_table(models:dict, # `demo_models()` output
         fit = fit.add(t.fit_seconds, fill_value=0)
     ran = [n for n in models if n not in skipped]
     table = pd.concat(parts, axis=1).reindex(ran).assign(fit_seconds=fit.reindex(ran))
-    table.attrs['skipped'] = skipped
+    table.attrs |= dict(skipped=skipped, dropped=dropped)
     return table
 
 # %% ../nbs/09_report.ipynb #e7d914c8
@@ -364,6 +367,13 @@ def _not_measured(models:dict, table:pd.DataFrame) -> dict:
     return out
 
 # %% ../nbs/09_report.ipynb #de09b822
+def _protocol_note(dropped:dict) -> str:
+    "The evaluation rule in one sentence, with what it dropped on each split (`demo_table`'s `attrs['dropped']`)."
+    where = {'rating': 'the rating split', 'topn': 'the top-N split'}
+    counts = ', '.join(f'{d:,} of {n:,} on {where[t]}' for t, (d, n) in dropped.items())
+    return ("Test ratings whose user or movie is not in the training part are dropped before scoring, as in every "
+            f"score of movie_recs (07_evaluation): {counts}.")
+
 def run_demo(out:str|Path='movie_recs_report', # Folder for the report
              quick:bool=False, # Faster settings for a one-minute run
              home:str|Path|None=None, # Data home
@@ -383,12 +393,14 @@ def run_demo(out:str|Path='movie_recs_report', # Folder for the report
             "per-user taste classifiers, and the hybrid's blend needs users x movies of memory.")
     missing = _missing_sources(content, quick, home) if with_content else {}
     print(table.round(4).to_string())
+    print(_protocol_note(table.attrs['dropped']))
     for n, why in (skipped | missing).items(): print(f'skipped {n}: {why}')
     shown = table.rename_axis('model')
     shown.attrs['na'] = _not_measured(models, table)
     sections = [('Data', info_html(dataset_info(ml)))]
     if missing: sections.append(('Skipped: data not in the data home, and how to get it', _skipped_html(missing)))
-    sections += [('Every model on the same splits', shown), ('At a glance', plot_comparison(table))]
+    about = f'<p class="note">{escape(_protocol_note(table.attrs["dropped"]))}</p>'
+    sections += [('Every model on the same splits', [about, shown]), ('At a glance', plot_comparison(table))]
     if skipped: sections.append(('Models left out, and why', _skipped_html(skipped)))
     grids, cold = [], []
     if with_content and not table.ndcg.isna().all():
@@ -469,10 +481,11 @@ def ndcg_over_k(models:dict, # name -> (factory, 'rating' and/or 'topn'); the 't
                 ks:tuple=(1, 2, 5, 10, 20), # List lengths
                ) -> pd.DataFrame: # Rows: k; columns: models
     "nDCG@k for several k from one list of max(ks) per user."
-    users = np.unique(split.test.user[split.test.user.isin(split.train.user)])
+    test, _ = drop_unknown(split.train, split.test)  # the rule of every score
+    users = np.unique(test.user)
     out = {}
     for name, (make, tasks) in models.items():
         if 'topn' not in tasks: continue
         recs = make().fit(split.train).recommend(users, n=max(ks), exclude_seen=True)
-        out[name] = {k: ranking_metrics(recs, split.test, k)['ndcg'] for k in ks}
+        out[name] = {k: ranking_metrics(recs, test, k)['ndcg'] for k in ks}
     return pd.DataFrame(out).rename_axis('k')

@@ -1,5 +1,5 @@
 "The installed `movie_recs` command, run as a user would, on the local copy of the official data."
-import json, os, shutil, subprocess, sys
+import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -150,6 +150,67 @@ def test_evaluate_files(home, tmp_path):
     assert r.returncode == 2 and "bad.csv: missing column(s) ['prediction']" in r.stderr
 
 
+def test_evaluate_names_one_column(home, tmp_path):
+    "`evaluate --test` help said `item` while its error asked for `movie`: both say movie (item is read as movie)."
+    r = run('evaluate', '--help', home=home)
+    assert 'test ratings: user,movie,rating[,timestamp]' in r.stdout and 'user,movie,prediction' in r.stdout, r.stdout
+    (tmp_path/'test.csv').write_text('user,film,rating\n1,10,4\n')
+    (tmp_path/'p.csv').write_text('user,movie,prediction\n1,10,4\n')
+    r = run('evaluate', '--test', tmp_path/'test.csv', '--predictions', tmp_path/'p.csv', home=home)
+    assert r.returncode == 2 and "missing column(s) ['movie']" in r.stderr, r.stderr
+    (tmp_path/'test.csv').write_text('user,item,rating\n1,10,4\n')
+    assert run('evaluate', '--test', tmp_path/'test.csv', '--predictions', tmp_path/'p.csv', home=home).returncode == 0
+
+
+# --- issue 18: one evaluation protocol, and the README's example from the shell alone ------------------------------
+
+def readme_commands(start):
+    "The README's shell lines that begin with `start`, without their comments."
+    readme = (Path(__file__).resolve().parents[1]/'README.md').read_text()
+    return [line.split('  #')[0].split() for line in readme.splitlines() if line.startswith(start)]
+
+
+def test_data_split_writes_the_fixed_split(home, tmp_path):
+    "`data split` writes the demo's fixed split; the test ratings train.csv does not know are dropped and counted."
+    r = run('data', 'split', 'ml-latest-small', '--out', tmp_path/'s', home=home)
+    assert r.returncode == 0, r.stderr
+    assert '(80,669 ratings)' in r.stdout and '(19,369 ratings)' in r.stdout and '798 test ratings' in r.stdout, r.stdout
+    train, test = [(tmp_path/'s'/f).read_text().splitlines() for f in ('train.csv', 'test.csv')]
+    assert train[0] == test[0] == 'user,movie,rating,timestamp' and (len(train), len(test)) == (80_670, 19_370)
+    again = run('data', 'split', 'ml-latest-small', '--out', tmp_path/'t', '--seed', '42', home=home)
+    assert (tmp_path/'t'/'test.csv').read_text() == (tmp_path/'s'/'test.csv').read_text(), again.stderr
+    r = run('data', 'split', 'ml-latest-small', '--out', tmp_path/'u', '--how', 'diagonal', home=home)
+    assert r.returncode == 2 and "invalid choice: 'diagonal' (choose from" in r.stderr, r.stderr
+
+
+def test_evaluate_train_drops_what_training_does_not_know(home, tmp_path):
+    "Given --train, a test rating of a movie the training data lacks is dropped and counted, as evaluate() does."
+    (tmp_path/'train.csv').write_text('user,movie,rating\n1,10,4\n2,11,3\n')
+    (tmp_path/'test.csv').write_text('user,movie,rating\n1,11,4\n2,10,2\n1,12,5\n3,10,1\n')
+    (tmp_path/'p.csv').write_text('user,movie,prediction\n1,11,3\n2,10,3\n1,12,3\n3,10,3\n')
+    r = run('evaluate', '--test', tmp_path/'test.csv', '--train', tmp_path/'train.csv', '--predictions',
+            tmp_path/'p.csv', '--json', home=home)
+    res = json.loads(r.stdout)
+    assert (res['predictions'], res['cold_test_ratings'], res['cold_test_users']) == (2, 2, 1), res
+    assert abs(res['rmse'] - 1.0) < 1e-9, res
+
+
+def test_readme_predict_evaluate_reproduces_its_number(home, tmp_path):
+    "The README's split, predict and evaluate lines, run as written, print the RMSE their comment advertises."
+    lines = readme_commands('movie_recs data split') + readme_commands('movie_recs predict') + \
+        readme_commands('movie_recs evaluate')
+    assert [l[:2] for l in lines] == [['movie_recs', 'data'], ['movie_recs', 'predict'], ['movie_recs', 'evaluate']]
+    readme = (Path(__file__).resolve().parents[1]/'README.md').read_text()
+    advertised = re.search(r'movie_recs evaluate .*# rmse (\d\.\d+)', readme).group(1)
+    for line in lines:
+        env = {**os.environ, 'MOVIE_RECS_HOME': str(home)}
+        r = subprocess.run([str(EXE), *line[1:]], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
+        assert r.returncode == 0, (line, r.stderr[-3000:])
+    got = dict(l.split()[:2] for l in r.stdout.splitlines())
+    assert f"{float(got['rmse']):.{len(advertised) - 2}f}" == advertised, (got, advertised)
+    assert got['predictions'] == '19,369', got
+
+
 # --- bugs of issue 11 -----------------------------------------------------------------------------------------------
 
 def test_home_flag_reaches_train(home, tmp_path, offline):
@@ -208,7 +269,7 @@ def test_predict_needs_a_rating_model(home, tmp_path, mf):
     (tmp_path/'pairs.csv').write_text('user,item\n1,1\n1,3114\n999999,1\n')
     r = run('predict', '--model', mf, '--test', tmp_path/'pairs.csv', '--out', tmp_path/'p.csv', home=home)
     assert r.returncode == 0, r.stderr
-    assert (tmp_path/'p.csv').read_text().splitlines()[0] == 'user,item,prediction'
+    assert (tmp_path/'p.csv').read_text().splitlines()[0] == 'user,movie,prediction'
 
 
 def test_recommend_csv_for_evaluate(home, tmp_path):

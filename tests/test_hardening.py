@@ -165,14 +165,14 @@ def test_duplicate_predictions_are_refused(cli, files):
     d, pred = files
     pd.concat([pred, pred.iloc[[3]]]).to_csv(d/'dup.csv', index=False)
     u, m = pred.user.iloc[3], pred.item.iloc[3]
-    cli.fails(rf'dup.csv: user {u}, item {m} appears twice \(line 5 and line {len(pred) + 2}\); write one prediction',
+    cli.fails(rf'dup.csv: user {u}, movie {m} appears twice \(line 5 and line {len(pred) + 2}\); write one prediction',
               'evaluate', '--test', d/'test.csv', '--predictions', d/'dup.csv')
 
 
 def test_duplicate_recommendations_are_refused(cli, files):
     d, _ = files
     (d/'recs.csv').write_text('user,item,rank\n1,1,1\n1,1,2\n')
-    cli.fails(r'recs.csv: user 1, item 1 appears twice \(line 2 and line 3\)',
+    cli.fails(r'recs.csv: user 1, movie 1 appears twice \(line 2 and line 3\)',
               'evaluate', '--test', d/'test.csv', '--recommendations', d/'recs.csv')
 
 
@@ -183,7 +183,7 @@ def test_impossible_predictions_are_refused(cli, files, value, why):
     d, pred = files
     pred.assign(prediction=np.where(np.arange(len(pred)) == 2, value, 4.0)).to_csv(d/'bad.csv', index=False)
     u, m = pred.user.iloc[2], pred.item.iloc[2]
-    cli.fails(rf'bad.csv: line 4 \(user {u}, item {m}\) {why}', 'evaluate', '--test', d/'test.csv',
+    cli.fails(rf'bad.csv: line 4 \(user {u}, movie {m}\) {why}', 'evaluate', '--test', d/'test.csv',
               '--predictions', d/'bad.csv')
 
 

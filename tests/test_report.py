@@ -159,6 +159,9 @@ def test_offline_demo_writes_the_report(offline_report):
     assert not any(h.startswith(('Why', 'User ')) for h in page.headings), page.headings
     assert not any('poster' in h for h in page.headings if not h.startswith('Skipped')), page.headings
     assert 'data ml-latest-small, 100,836 ratings, archive sha256 b8aad1ba19d3' in text
+    rule = ('Test ratings whose user or movie is not in the training part are dropped before scoring, as in every score '
+            'of movie_recs (07_evaluation): 798 of 20,167 on the rating split, 1,083 of 25,206 on the top-N split.')
+    assert rule in text and rule in r.stdout, 'the evaluation protocol, stated in the report and the terminal'
 
 
 def test_offline_report_cold_start_is_explained(offline_report):
