@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['ABILITIES', 'SPLITS', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info', 'data_list', 'data_synth',
-           'data_split', 'train_cmd', 'open_model', 'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd',
-           'features_cmd', 'evaluate_cmd', 'demo_cmd']
+__all__ = ['ABILITIES', 'SPLITS', 'DEMO_TIME', 'DEMO_MODELS', 'main', 'render', 'require', 'data_fetch', 'data_seed', 'data_info',
+           'data_list', 'data_synth', 'data_split', 'train_cmd', 'open_model', 'recommend_cmd', 'predict_cmd',
+           'similar_cmd', 'taste_cmd', 'features_cmd', 'evaluate_cmd', 'demo_cmd']
 
 # %% ../nbs/10_cli.ipynb #f064912f
 _SUBCOMMANDS = {}  # name -> function(subparsers, common) that adds one sub-command; filled section by section
@@ -611,19 +611,28 @@ def _evaluate_parser(sub, common):
     e.set_defaults(func=evaluate_cmd)
 
 # %% ../nbs/10_cli.ipynb #88c1d6a1
+DEMO_TIME = 'about 5 min on two cores, even with one busy (--quick: about 1.5 min)'  # measured: benchmarks/demo_output.txt
+DEMO_MODELS = ['global-mean', 'biases', 'most-popular', 'random', 'mf', 'ease', 'ials', 'nn', 'blend', 'fastai',
+               'link-taste', 'poster-taste', 'hybrid', 'hybrid-topn']  # report.DEMO_KEYS, without importing torch here
+
 def demo_cmd(args:argparse.Namespace):
     "Run the main job on a release (default ml-latest-small): compare the models that fit and write the HTML report."
     from movie_recs.data import dataset_info, load_movielens
     ml = load_movielens(args.data or 'ml-latest-small', args.home)
     print(_fmt_info(dataset_info(ml)) + '\n')
-    from movie_recs.report import run_demo
-    run_demo(args.out, quick=args.quick, home=args.home, ml=ml, show_progress=args.verbose)
+    from movie_recs.report import pick_models, run_demo
+    keys = None if args.models is None else [k.strip() for k in args.models.split(',') if k.strip()]
+    pick_models(keys)  # an unknown name is refused before anything is trained
+    run_demo(args.out, quick=args.quick, home=args.home, ml=ml, models=keys)
 
 @_subcommand
 def _demo_parser(sub, common):
-    "movie_recs demo [--data NAME_OR_PATH] [--quick] [--out DIR]"
-    m = sub.add_parser('demo', help='run the main job: compare the models, write an HTML report', parents=[common])
+    "movie_recs demo [--data NAME_OR_PATH] [--quick] [--models NAME,...] [--out DIR]"
+    m = sub.add_parser('demo', help=f'run the main job: compare the models, write an HTML report ({DEMO_TIME})',
+                       parents=[common], description=f'Compare the models on ml-latest-small and write an HTML report. '
+                       f'It takes {DEMO_TIME}; a progress bar names each model and step, warnings go to OUT/demo.log.')
     m.add_argument('--data', help='registry name, MovieLens folder/zip or synthetic archive (default ml-latest-small)')
-    m.add_argument('--quick', action='store_true', help='a one-minute version')
+    m.add_argument('--quick', action='store_true', help='the baselines, MF and the cold-start section only')
+    m.add_argument('--models', metavar='NAME,...', help=f"only these models: {', '.join(DEMO_MODELS)}")
     m.add_argument('--out', default='movie_recs_report', help='folder for the report (default ./movie_recs_report)')
     m.set_defaults(func=demo_cmd)

@@ -4,14 +4,18 @@
 
 # %% ../nbs/09_report.ipynb #e88faba9
 from __future__ import annotations
-import base64, datetime, hashlib, io, os, re
+import base64, datetime, hashlib, io, os, re, shutil, sys, time, warnings
+from contextlib import ExitStack, contextmanager, nullcontext
+from functools import partial
 from html import escape
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from fastprogress.fastprogress import progress_bar
+from unittest import mock
+
+from fastprogress.fastprogress import ConsoleMasterBar, progress_bar
 
 from . import __version__, collab, hybrid, links, posters
 from .core import MODELS, MovieVectors, Split, TooLarge, atomic_file, fmt_size
@@ -22,9 +26,9 @@ from .evaluation import (Biases, GlobalMean, MostPopular, RandomRanker, compare,
 from .sources import link_table, poster_index, read_dbpedia
 
 # %% auto #0
-__all__ = ['CONTENT_MAX_RATINGS', 'CSS', 'REPORT', 'METRICS', 'demo_models', 'demo_table', 'plot_comparison', 'table_html',
-           'info_html', 'data_fingerprint', 'poster_grid', 'html_report', 'cold_start_section', 'run_demo',
-           'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
+__all__ = ['CONTENT_MAX_RATINGS', 'DEMO_KEYS', 'CSS', 'REPORT', 'METRICS', 'demo_models', 'pick_models', 'one_thread',
+           'demo_table', 'plot_comparison', 'table_html', 'info_html', 'data_fingerprint', 'poster_grid', 'html_report',
+           'cold_start_section', 'run_demo', 'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
 
 # %% ../nbs/09_report.ipynb #d072a59d
 def _link_vectors(ml:MovieLens, # A loaded release (ml-latest-small)
@@ -44,21 +48,27 @@ def _content(ml:MovieLens, # A loaded release (ml-latest-small)
 
 # %% ../nbs/09_report.ipynb #ee537c66
 CONTENT_MAX_RATINGS = 2_000_000  # above this the demo leaves out the content models (see `run_demo`)
+DEMO_KEYS = {'global-mean': 'global mean', 'biases': 'biases', 'most-popular': 'most popular', 'random': 'random',
+             'mf': 'mf', 'ease': 'topn (EASE)', 'ials': 'iALS (implicit)', 'nn': 'nn', 'blend': 'best (BPMF + MF blend)',
+             'fastai': 'fastai collab_learner', 'link-taste': 'link taste (logreg)',
+             'poster-taste': 'poster taste (logreg on colour histograms)', 'hybrid': 'hybrid (MF + content)',
+             'hybrid-topn': 'hybrid (EASE + content)'}  # what `movie_recs demo --models` takes -> the table's names
 
 def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
                 ml:MovieLens|None=None, # The release, loaded; None: load ml-latest-small from `home`
                 home:str|Path|None=None, # Data home
                 content:tuple|None=None, # `_content(ml, home)`, if already computed; `False`: no content models
+                show_progress:bool=False, # Epoch bars of the models that train for epochs (MF, nn, the blend)
                ) -> dict: # name -> (factory returning an unfitted model, 'rating' and/or 'topn')
     "The models `run_demo` compares: the baselines, then the package's models (`quick`: the fast ones only)."
     models = {'global mean': (GlobalMean, 'rating'), 'biases': (Biases, 'rating topn'),
               'most popular': (MostPopular, 'topn'), 'random': (RandomRanker, 'topn'),
-              'mf': (lambda: collab.MF(show_progress=False), 'rating')}
+              'mf': (lambda: collab.MF(show_progress=show_progress), 'rating')}
     if quick: return models
     models |= {'topn (EASE)': (lambda: collab.EASE(), 'topn'),
                'iALS (implicit)': (lambda: collab.IALS(), 'topn'),
-               'nn': (lambda: collab.NeuralMF(show_progress=False), 'rating'),
-               'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=False), 'rating'),
+               'nn': (lambda: collab.NeuralMF(show_progress=show_progress), 'rating'),
+               'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=show_progress), 'rating'),
                'fastai collab_learner': (lambda: collab.FastaiMF(show_progress=False), 'rating')}
     if content is False: return models
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
@@ -70,6 +80,17 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
     hyb = lambda **kw: hybrid.Hybrid(feats, lt, show_progress=False, **kw)
     return models | {'hybrid (MF + content)': (lambda: hyb(), 'rating'),
                      'hybrid (EASE + content)': (lambda: hyb(ranker='topn'), 'topn')}
+
+# %% ../nbs/09_report.ipynb #03da9580
+def pick_models(keys:list|None, # Keys of `DEMO_KEYS` (as `movie_recs demo --models` takes them); None: every model
+               ) -> list|None: # The table names of those models, in the demo's order; None for every model
+    "Check the `--models` of `movie_recs demo` against `DEMO_KEYS`, before anything is trained."
+    if keys is None: return None
+    bad = [k for k in keys if k not in DEMO_KEYS]
+    if bad or not keys:
+        raise ValueError(f"unknown demo model(s) {', '.join(map(repr, bad)) or '(none given)'}; "
+                         f"choose from: {', '.join(DEMO_KEYS)}")
+    return [n for k, n in DEMO_KEYS.items() if k in keys]
 
 # %% ../nbs/09_report.ipynb #ee828c6c
 def _sample_users(split:Split, most:int|None, seed:int=42) -> Split:
@@ -85,29 +106,69 @@ def _fits(model, sizes:tuple) -> str|None:
     except TooLarge as e: return str(e)
     return None
 
+@contextmanager
+def one_thread():
+    "Run torch, numba and BLAS on one thread inside the block, then restore their thread counts."
+    import numba
+    from threadpoolctl import threadpool_limits
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        with collab.torch_threads(1), threadpool_limits(1): yield
+    finally: numba.set_num_threads(before)
+
+class _DemoBar(ConsoleMasterBar):
+    "fastprogress's console master bar over the demo's steps; a model's epoch bar is prefixed with the step it is in."
+    def add_child(self, child):
+        super().add_child(child)
+        child.prefix = self.main_bar.comment
+
+@contextmanager
+def _epoch_bars_under(mb):
+    "Inside the block, the epoch bars of the model families are child bars of the master bar `mb`."
+    with ExitStack() as stack:
+        for mod in (collab, hybrid, links):
+            stack.enter_context(mock.patch.object(mod, 'progress_bar', partial(progress_bar, parent=mb)))
+        yield
+
+def _steps(jobs:list, show_progress:bool):
+    "Yield the demo's (model, task) steps, each named in a line when done; on a terminal the epoch bars run under it."
+    bar = _DemoBar(jobs) if show_progress and sys.stdout.isatty() else None
+    for i, (n, task) in enumerate(bar if bar is not None else jobs):
+        step = f"{i + 1}/{len(jobs)} {n}: {'rating' if task == 'rating' else 'top-N'} split"
+        if bar is not None:
+            bar.main_bar.comment = step
+            print(f'{step} ...', end='\r', flush=True)
+        t = time.perf_counter()
+        with _epoch_bars_under(bar) if bar is not None else nullcontext(): yield n, task
+        done = f'{step}: fitted and scored in {time.perf_counter() - t:.1f} s'
+        if show_progress: print(f'\r{done:<{shutil.get_terminal_size().columns - 1}}' if bar else done, flush=True)
+
 def demo_table(models:dict, # `demo_models()` output
                ml:MovieLens, # A `MovieLens` release
-               show_progress:bool=True, # Progress bars over models
+               show_progress:bool=True, # A master bar over the steps (one line per step when not on a terminal)
                max_test_users:int|None=10_000, # Rank for at most this many (random) test users; None: all
               ) -> pd.DataFrame: # One row per model: rmse, mae, ndcg, precision, recall, hit_rate, fit_seconds
-    "`compare` the models that fit on the fixed rating split and the per-user top-N split; `attrs['skipped']` says why not."
+    "`evaluate` the models that fit on the fixed rating split and the per-user top-N split; `attrs['skipped']` says why not."
     # attrs['dropped']: {task: (test ratings dropped by `drop_unknown`, test ratings)}
     splits = {'rating': random_split(ml.ratings), 'topn': _sample_users(user_split(ml.ratings, 0.25, seed=42), max_test_users)}
     cols = {'rating': ['rmse', 'mae'], 'topn': ['ndcg', 'precision', 'recall', 'hit_rate']}
-    parts, fit, skipped = [], pd.Series(0.0, index=list(models)), {}
     dropped = {task: (drop_unknown(*s)[1]['cold_test_ratings'], len(s.test)) for task, s in splits.items()}
+    chosen, skipped = {}, {}
     for task, split in splits.items():
-        chosen, sizes = {}, (len(split.train), split.train.user.nunique(), split.train.movie.nunique())
+        sizes = (len(split.train), split.train.user.nunique(), split.train.movie.nunique())
         for n, (make, tasks) in models.items():
             if task not in tasks or n in skipped: continue
-            m = make()
-            why = _fits(m, sizes)
+            why = _fits(make(), sizes)
             if why: skipped[n] = why
-            else: chosen[n] = m
-        t = compare(chosen, split, show_progress=show_progress).reindex(index=list(chosen), columns=cols[task] + ['fit_seconds'])
-        parts.append(t[cols[task]])
-        fit = fit.add(t.fit_seconds, fill_value=0)
+            else: chosen[(n, task)] = make
+    rows, fit = {task: {} for task in splits}, pd.Series(0.0, index=list(models))
+    for n, task in _steps([j for j in chosen if j[0] not in skipped], show_progress):
+        with one_thread(): e = evaluate(chosen[(n, task)](), splits[task])  # see `one_thread` below
+        rows[task][n] = {c: e.get(c, np.nan) for c in cols[task]}
+        fit[n] += e['fit_seconds']
     ran = [n for n in models if n not in skipped]
+    parts = [pd.DataFrame(rows[t], index=cols[t], dtype=float).T.reindex(columns=cols[t]) for t in splits]
     table = pd.concat(parts, axis=1).reindex(ran).assign(fit_seconds=fit.reindex(ran))
     table.attrs |= dict(skipped=skipped, dropped=dropped)
     return table
@@ -378,16 +439,35 @@ def run_demo(out:str|Path='movie_recs_report', # Folder for the report
              quick:bool=False, # Faster settings for a one-minute run
              home:str|Path|None=None, # Data home
              ml:MovieLens|None=None, # Any release or synthetic archive, loaded; None: load ml-latest-small from `home`
-             show_progress:bool=True, # Progress bars
+             show_progress:bool=True, # A master bar naming each model and step, the models' epochs under it
+             models:list|None=None, # Only these models (keys of `DEMO_KEYS`); None: all that `quick` allows
             ) -> Path: # The report file
     "Compare every model that fits `ml` (loaded once), print the tables and notes, and write the HTML report."
+    names = pick_models(models)
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
-    with_content = len(ml.ratings) <= CONTENT_MAX_RATINGS
-    content = _content(ml, home) if with_content else False
-    models = demo_models(quick, ml, home, content)
+    with warnings.catch_warnings(record=True) as caught:  # into demo.log, not between the bars
+        warnings.simplefilter('always')
+        path = _demo(Path(out), quick, home, ml, show_progress, names)
+    _write_log(Path(out)/'demo.log', caught)
+    print(f'\nreport written to {path.resolve()}')
+    return path
+
+def _write_log(path:Path, caught:list):
+    "Write the warnings the demo raised to `path`, and say in one line how many there were."
+    lines = [f'{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}' for w in caught]
+    with atomic_file(path) as tmp: tmp.write_text(''.join(f'{l}\n' for l in lines) or 'no warnings\n')
+    if lines: print(f'{len(lines)} warning(s) of the libraries written to {path}')
+
+def _demo(out:Path, quick:bool, home, ml:MovieLens, show_progress:bool, names:list|None) -> Path:
+    "The demo's work (see `run_demo`): the comparison, the notes, the poster and cold-start sections, the page."
+    small = len(ml.ratings) <= CONTENT_MAX_RATINGS
+    with_content = small and (names is None or bool(set(names) & set(list(DEMO_KEYS.values())[-4:])))
+    content = _content(ml, home) if with_content else False  # links, posters: only for the content models
+    models = demo_models(quick, ml, home, content, show_progress and sys.stdout.isatty())  # epoch bars: on a terminal
+    if names is not None: models = {n: models[n] for n in names if n in models}
     table = demo_table(models, ml, show_progress)
     skipped = dict(table.attrs['skipped'])
-    if not with_content and not quick:
+    if not small and not quick:
         skipped['content models (link and poster taste, hybrids, cold start)'] = (
             f"left out above {CONTENT_MAX_RATINGS:,} ratings: the demo trains link embeddings of every movie and "
             "per-user taste classifiers, and the hybrid's blend needs users x movies of memory.")
@@ -410,9 +490,7 @@ def run_demo(out:str|Path='movie_recs_report', # Folder for the report
         print(f'\ncold start (simulated: 10% of the {which} held out, with all their ratings):\n'
               + cold[0][1][-1].round(4).to_string())
     intro = f'{ml.name}, {len(ml.ratings):,} ratings; models: {escape(", ".join(table.index))}.'
-    path = html_report(Path(out)/'report.html', intro, sections + grids + cold, meta={'data': data_fingerprint(ml)})
-    print(f'\nreport written to {path.resolve()}')
-    return path
+    return html_report(out/'report.html', intro, sections + grids + cold, meta={'data': data_fingerprint(ml)})
 
 # %% ../nbs/09_report.ipynb #3931ffe9
 def size_rules(n_ratings:int, # Training ratings

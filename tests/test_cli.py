@@ -300,6 +300,36 @@ def test_demo_quick_writes_the_report(home, tmp_path):
     assert '<img' in (tmp_path/'report'/'report.html').read_text()
 
 
+def test_demo_models_and_steps(home, tmp_path):
+    "`demo --models` runs only those; each step is named on its line (no bar characters in a log); warnings go to a file."
+    r = run('demo', '--models', 'most-popular,mf', '--out', tmp_path/'r', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    steps = [l.split(': fitted')[0] for l in r.stdout.splitlines() if ': fitted and scored in ' in l]
+    assert steps == ['1/2 mf: rating split', '2/2 most popular: top-N split'], r.stdout
+    lines = r.stdout.splitlines()
+    head = next(i for i, l in enumerate(lines) if l.split()[:2] == ['rmse', 'mae'])
+    assert [l.split()[0] for l in lines[head + 1:head + 3]] == ['most', 'mf'] and 'biases' not in r.stdout, r.stdout
+    assert '█' not in r.stdout + r.stderr and (tmp_path/'r'/'demo.log').is_file()
+    assert 'Cold start' not in (tmp_path/'r'/'report.html').read_text(), 'no content model chosen: no content work'
+    r = run('demo', '--models', 'mf,svd', '--out', tmp_path/'bad', home=home)
+    assert r.returncode == 2 and "unknown demo model(s) 'svd'; choose from: global-mean, biases," in r.stderr, r.stderr
+    assert not (tmp_path/'bad').exists(), 'refused before anything was trained or written'
+
+
+def test_demo_bar_names_the_step_on_a_terminal(home, tmp_path):
+    "On a terminal a model's epoch bar carries the step's name, and each step is named in a line when done."
+    cmd = f"{EXE} demo --models mf --out {tmp_path/'r'}"
+    r = subprocess.run(['script', '-qec', cmd, '/dev/null'], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, 'MOVIE_RECS_HOME': str(home), 'COLUMNS': '160'})
+    assert r.returncode == 0, r.stdout[-3000:]
+    assert '1/1 mf: rating split |' in r.stdout and '1/1 mf: rating split: fitted and scored in ' in r.stdout, r.stdout
+
+
+def test_demo_help_gives_the_duration(home):
+    r = run('demo', '--help', home=home)
+    assert re.search(r'It takes about [\d.]+ min on two cores.*\(--quick: about [\d.]+ min\)', ' '.join(r.stdout.split())), r.stdout
+
+
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory, home):
     "A small synthetic release in the ml-25m layout, written by `movie_recs data synth`."
