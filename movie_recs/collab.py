@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
+import numba
 from numba import njit, prange
 from torch import nn
 
@@ -22,9 +23,10 @@ from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_s
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['REFIT_MAX_RATINGS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread', 'FactorModel', 'DotBias',
-           'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'fastai_learner',
-           'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model', 'choose_model']
+__all__ = ['PARALLEL_BATCH', 'REFIT_MAX_RATINGS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread',
+           'numba_threads', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF',
+           'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters',
+           'plot_movies', 'make_model', 'choose_model']
 
 # %% ../nbs/05_collab.ipynb #489aeef2
 _log = logging.getLogger(__name__)
@@ -45,6 +47,15 @@ def torch_threads(n:int|None=None, # Threads; None: every core this process may 
 def one_thread():
     "Run torch on one thread inside the block (or the decorated function), then restore the thread count."
     return torch_threads(1)
+
+@contextmanager
+def numba_threads(n:int, # Threads for the numba kernels inside the block (at most the ones numba started)
+                 ):
+    "Run the numba kernels on `n` threads inside the block, then restore the count."
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
+    try: yield
+    finally: numba.set_num_threads(before)
 
 def _as_ratings(ratings:pd.DataFrame) -> pd.DataFrame:
     "Ratings as `check_ratings` leaves them (int32 ids, float32 ratings), checked only when they are not already."
@@ -335,6 +346,8 @@ def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, comm=
         else: sse += _autograd_step(module, tables, dense, u[b], i[b], r[b], reg, lr, beta1, n, comm)
     return sse
 
+PARALLEL_BATCH = 32_768  # batches of at least this many ratings run the kernels on every core; smaller on one
+
 @one_thread()
 def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...)` or `score_rows(pu, qi)`
                  u:torch.Tensor, i:torch.Tensor, r:torch.Tensor, # Training user/movie positions and ratings
@@ -361,7 +374,8 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
     hist, best, state, bad, t0 = [], math.inf, None, 0, time.perf_counter()
     arrays = [x.numpy() for x in (u, i, r)]
     for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
-        sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen, comm)
+        with numba_threads(numba.get_num_threads() if batch_size >= PARALLEL_BATCH else 1):
+            sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen, comm)
         if comm is not None: sse, = comm.total(sse)
         v = _rmse_of(module, *valid, comm=comm) if valid is not None else math.nan
         hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
