@@ -136,9 +136,22 @@ def require(model, # A model (fitted or not) following `movie_recs.core.Model`
 
 # %% ../nbs/10_cli.ipynb #184f5af7
 def data_fetch(args:argparse.Namespace):
-    "Download (or find in the cache) a registry dataset and print its folder."
+    "Download (or find in the cache) a registry dataset and print its folder; `posters`: the TMDB posters of a release."
+    if args.name == 'posters': return _fetch_posters(args)
     from movie_recs.data import fetch
     print(fetch(args.name, args.home, mirror=args.mirror, force=args.force, show_progress=args.verbose))
+
+def _fetch_posters(args:argparse.Namespace):
+    "TMDB posters of `--movies`' catalogue into the data home's poster folder (key: `$TMDB_API_KEY`); a rerun resumes."
+    from movie_recs.data import load_movielens, poster_dir
+    from movie_recs.sources import TMDB_API, fetch_posters
+    ml = load_movielens(args.movies or 'ml-latest-small', args.home)
+    ids, dest = ml.links.set_index('movie').tmdb, poster_dir(args.home)
+    had = sum((dest/f'{m}.jpg').exists() for m in ids.index)
+    fails = fetch_posters(ids, dest, api_url=args.api_url or TMDB_API, show_progress=args.verbose)
+    print(f"{len(ids) - had - len(fails):,} posters fetched into {dest} ({had:,} were there already, "
+          f"{len(fails):,} failed{': run the command again to retry them' if len(fails) else ''})")
+    for r in fails.itertuples(): print(f"  movie {r.movie} (TMDB {r.tmdb}): {r.error}")
 
 # %% ../nbs/10_cli.ipynb #970c979d
 def data_seed(args:argparse.Namespace):
@@ -259,8 +272,11 @@ def _data_parser(sub, common):
     d = sub.add_parser('data', help='fetch and inspect datasets', parents=[common])
     d = d.add_subparsers(dest='data_command', required=True, metavar='ACTION')
     f = d.add_parser('fetch', help='download a registry dataset (a verified cache hit if present)', parents=[common])
-    f.add_argument('name', help='a registry name (see `movie_recs data list`)')
+    f.add_argument('name', help="a registry name (see `movie_recs data list`), or posters: the TMDB posters of "
+                   "--movies' catalogue into the data home (needs your key in TMDB_API_KEY; a rerun resumes)")
     f.add_argument('--mirror', help='base URL serving the same files')
+    f.add_argument('--movies', help='posters: the release whose movies to fetch posters of (default ml-latest-small)')
+    f.add_argument('--api-url', help='posters: the TMDB API base URL (default https://api.themoviedb.org/3)')
     f.add_argument('--force', action='store_true', help='download again')
     f.set_defaults(func=data_fetch)
     i = d.add_parser('info', help='counts of a dataset: registry name, folder or archive', parents=[common])
@@ -343,11 +359,17 @@ def _train_links(args:argparse.Namespace):
     m = _construct(LinkEmbeddings, _params(args, epochs=60, show_progress=args.verbose), 'LinkEmbeddings')
     return m.fit(lt.links, ml.movies)
 
+def _poster_release(home) -> str:
+    "The release whose genres label the posters by default: ml-1m if the data home has it, else ml-latest-small."
+    from movie_recs.download import DATASETS, data_home
+    have = all((data_home(home)/'downloads'/'ml-1m'/r.fname).exists() for r in DATASETS['ml-1m'].files)
+    return 'ml-1m' if have else 'ml-latest-small'
+
 def _train_posters(args:argparse.Namespace):
     "The poster CNN, trained on a poster folder (`--data`, default the data home's) labelled with `--movies`' genres."
     from movie_recs.data import data_home, load_movielens, poster_dir
     from movie_recs import posters
-    ml = load_movielens(args.movies or 'ml-1m', args.home)
+    ml = load_movielens(args.movies or _poster_release(args.home), args.home)
     table = posters.poster_table(args.data or poster_dir(args.home), ml.movies)
     cnn = _construct(posters.PosterCNN, _params(args, epochs=6, show_progress=args.verbose), 'PosterCNN')
     cnn.fit(table, ml.movies)
@@ -387,7 +409,7 @@ def _train_parser(sub, common):
                    'posters: a poster folder')
     t.add_argument('--model', default='mf', help="collab: the model kind, e.g. mf, or best (an unknown kind lists them)")
     t.add_argument('--movies', help='links: release whose movies are the catalogue (default ml-latest-small); '
-                   "posters: release with the posters' genres (default ml-1m)")
+                   "posters: release with the posters' genres (default ml-1m if the data home has it, else ml-latest-small)")
     t.add_argument('--tags', help='links: release whose tags to add (default: the catalogue release)')
     t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 60, posters 6)")
     t.add_argument('--seed', type=int, help="random seed (default: the model's)")

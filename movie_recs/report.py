@@ -407,9 +407,9 @@ def _missing_sources(content:tuple, quick:bool, home=None) -> dict:
                 'recommended to them) and the "Why" section')
         lost += '' if quick else ', the poster taste model and the poster blocks'
         out['posters'] = (
-            f'none in {poster_dir(home)}, so {lost} are skipped. Get them with `movie_recs data seed FOLDER` from a folder '
-            'holding `posters/ml1m-w185/<movieId>.jpg`, or from TMDB with your API key in `TMDB_API_KEY`: in Python, '
-            "`fetch_posters(ml.links.set_index('movie').tmdb.dropna(), poster_dir())` from `movie_recs.sources`.")
+            f'none in {poster_dir(home)}, so {lost} are skipped. Get them from TMDB with your API key in `TMDB_API_KEY`: '
+            '`movie_recs data fetch posters` (a rerun resumes), or with `movie_recs data seed FOLDER` from a folder '
+            'holding `posters/ml1m-w185/<movieId>.jpg`.')
     return out
 
 def _not_measured(models:dict, table:pd.DataFrame) -> dict:

@@ -330,6 +330,53 @@ def test_demo_help_gives_the_duration(home):
     assert re.search(r'It takes about [\d.]+ min on two cores.*\(--quick: about [\d.]+ min\)', ' '.join(r.stdout.split())), r.stdout
 
 
+@pytest.fixture
+def tiny_release(tmp_path):
+    "A three-movie release in the ml-latest-small layout: one movie TMDB has a poster of, one without, one without id."
+    d = tmp_path/'tiny'
+    d.mkdir()
+    (d/'movies.csv').write_text('movieId,title,genres\n1,Toy Story (1995),Animation\n2,Jumanji (1995),Adventure\n'
+                                '3,Heat (1995),Action\n')
+    (d/'ratings.csv').write_text('userId,movieId,rating,timestamp\n1,1,4.0,1\n1,2,3.0,2\n2,3,5.0,3\n')
+    (d/'links.csv').write_text('movieId,imdbId,tmdbId\n1,114709,862\n2,113497,8844\n3,113277,\n')
+    (d/'tags.csv').write_text('userId,movieId,tag,timestamp\n')
+    return d
+
+
+def test_data_fetch_posters(server, shared, tiny_release, tmp_path):
+    "`data fetch posters`: TMDB posters of a release's movies (key from TMDB_API_KEY), failures listed, a rerun resumes."
+    from conftest import reply
+    url, _, routes, requests = server
+    jpg = (shared/'posters'/'ml1m-w185'/'1.jpg').read_bytes()
+    routes['/3/configuration'] = reply(json.dumps({'images': {'secure_base_url': f'{url}/t/p/'}}).encode())
+    routes['/3/movie/862'] = reply(json.dumps({'id': 862, 'poster_path': '/toy.jpg'}).encode())
+    routes['/3/movie/8844'] = reply(json.dumps({'id': 8844, 'poster_path': None}).encode())
+    routes['/t/p/w185/toy.jpg'] = reply(jpg)
+    home, args = tmp_path/'home', ['data', 'fetch', 'posters', '--movies', tiny_release, '--api-url', f'{url}/3']
+    r = run(*args, home=home, TMDB_API_KEY='secret-key')
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"1 posters fetched into {home/'posters'} (0 were there already, 2 failed: run the command again" in r.stdout
+    assert '  movie 2 (TMDB 8844): TMDB has no poster for this movie' in r.stdout, r.stdout
+    assert '  movie 3 (TMDB <NA>): no TMDB id' in r.stdout and 'secret-key' not in r.stdout, r.stdout
+    assert (home/'posters'/'1.jpg').read_bytes() == jpg
+    n = len(requests)
+    r = run(*args, home=home, TMDB_API_KEY='secret-key')
+    assert '0 posters fetched' in r.stdout and '(1 were there already, 2 failed' in r.stdout, r.stdout
+    assert not any(q.startswith(('/3/movie/862', '/t/p/')) for q in requests[n:]), 'a poster on disk is not fetched again'
+    r = run(*args, home=home, TMDB_API_KEY='')
+    assert r.returncode == 2 and 'TMDB_API_KEY' in r.stderr, r.stderr
+
+
+def test_train_posters_defaults_to_the_release_the_user_has(tmp_path):
+    "Without ml-1m in the data home, `train posters` labels the posters with ml-latest-small's genres, not ml-1m's."
+    from movie_recs.cli import _poster_release
+    assert _poster_release(tmp_path/'empty') == 'ml-latest-small'
+    folder = tmp_path/'h'/'downloads'/'ml-1m'
+    folder.mkdir(parents=True)
+    (folder/'ml-1m.zip').write_bytes(b'')
+    assert _poster_release(tmp_path/'h') == 'ml-1m'
+
+
 @pytest.fixture(scope='module')
 def synthetic(tmp_path_factory, home):
     "A small synthetic release in the ml-25m layout, written by `movie_recs data synth`."
