@@ -307,6 +307,9 @@ def save_folder(path:str|Path, # The model folder to write; an existing one must
     try:
         yield tmp
         if not is_model_folder(tmp): raise RuntimeError(f"save_folder: nothing wrote {tmp}/model.json.")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)  # a plain mkdir's permissions, not mkdtemp's private 0700
         _swap(tmp, path)
     finally:
         if tmp.exists(): shutil.rmtree(tmp)

@@ -219,6 +219,9 @@ def recommend_parts(model, # A fitted model that ranks
                         rows=sum(p['rows'] for p in parts), world_size=world, parts=parts)
         def publish():
             with atomic_file(Path(tmp)/MANIFEST) as f: f.write_text(json.dumps(manifest, indent=1))
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o777 & ~mask)  # a plain mkdir's permissions, not mkdtemp's private 0700
             _swap(Path(tmp), out)
         on_rank0(publish)
     finally:

@@ -5,12 +5,15 @@
 # %% ../nbs/02_download.ipynb #dl000002
 from __future__ import annotations
 import difflib, hashlib, http.client, json, logging, os, shutil, tarfile, tempfile, zipfile, zlib
-import urllib.error, urllib.parse, urllib.request
+import urllib.error, urllib.parse, urllib.request, uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 
 _log = logging.getLogger(__name__)
+try: import fcntl  # POSIX file locks, so that several processes can share one data home
+except ImportError: fcntl = None
 
 # %% auto #0
 __all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'data_home', 'Remote', 'Dataset', 'get_dataset',
@@ -107,6 +110,13 @@ def _copy_stream(src, out, total, show_progress, chunk=1 << 20):
         if pb is not None: pb.update(min(i, n))
 
 # %% ../nbs/02_download.ipynb #ff9c23dc
+def _public(path, # A file or folder made by `mkstemp` / `mkdtemp` (private: 0600 / 0700)
+            folder:bool=False):
+    "Give `path` the permissions a plain `open` or `mkdir` would (0666 / 0777 less the umask): a shared data home stays readable."
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if folder else 0o666) & ~mask)
+
 def download(url:str, # Where to get it (http, https or file URL)
              dest:str|Path, # Final path of the file
              sha256:str|None=None, # Expected SHA-256, checked before the file is moved into place
@@ -130,6 +140,7 @@ def download(url:str, # Where to get it (http, https or file URL)
         if total and got != total:
             raise IOError(f"{url}: download truncated ({got:,} of {total:,} bytes); nothing was kept. Try again.")
         digest = _check_sha(tmp, sha256, url)
+        _public(tmp)
         os.replace(tmp, dest)
         return digest
     except BaseException:
@@ -164,7 +175,8 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
                 for m in tf.getmembers(): _check_member(m.name, archive, not (m.isfile() or m.isdir()))
                 tf.extractall(tmp, filter='data')
         else: raise ValueError(f"{archive}: not a zip or tar archive (is it truncated or corrupt?). Fetch it again.")
-        if dest.exists(): shutil.rmtree(dest)
+        _public(tmp, folder=True)
+        if dest.exists(): shutil.rmtree(dest)  # callers hold the dataset's lock (`_locked`)
         os.replace(tmp, dest)
         return dest
     except (zipfile.BadZipFile, zlib.error, tarfile.TarError, EOFError, OSError) as e:
@@ -176,14 +188,32 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
 # %% ../nbs/02_download.ipynb #a117eb2c
 def _manifest_path(home): return home/'manifest.json'
 
+@contextmanager
+def _locked(home, name:str):
+    "Hold `home/.locks/<name>.lock`, one process at a time (a no-op where there is no `fcntl`)."
+    d = Path(home)/'.locks'
+    d.mkdir(parents=True, exist_ok=True)
+    with open(d/f'{name}.lock', 'a') as f:
+        if fcntl is not None: fcntl.flock(f, fcntl.LOCK_EX)
+        try: yield
+        finally:
+            if fcntl is not None: fcntl.flock(f, fcntl.LOCK_UN)
+
 def _load_manifest(home):
     p = _manifest_path(home)
     return json.loads(p.read_text()) if p.exists() else {}
 
 def _record(home, key, digest):
-    m = _load_manifest(home); m[key] = digest
-    tmp = _manifest_path(home).with_suffix('.json.tmp')
-    tmp.write_text(json.dumps(m, indent=1, sort_keys=True)); os.replace(tmp, _manifest_path(home))
+    "Add `key`'s checksum to the manifest: read, change and replace it under its lock, through a temporary file of this process's own."
+    with _locked(home, 'manifest'):
+        m = _load_manifest(home); m[key] = digest
+        fd, tmp = tempfile.mkstemp(dir=home, prefix='.manifest.json.', suffix='.part')
+        try:
+            with os.fdopen(fd, 'w') as f: f.write(json.dumps(m, indent=1, sort_keys=True))
+            _public(tmp)
+            os.replace(tmp, _manifest_path(home))
+        finally:
+            if os.path.exists(tmp): os.remove(tmp)
 
 # %% ../nbs/02_download.ipynb #357db97f
 def _expected(home, ds, r):
@@ -197,7 +227,7 @@ def _fetch_file(home, ds, r, url, force, show_progress):
         if not expected: _record(home, f'{ds.name}/{r.fname}', got)
         return path
     _log.info('downloading %s', url)
-    tmp = path.with_name(f'.{r.fname}.new')
+    tmp = path.with_name(f'.{r.fname}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new')  # this process's own
     try:
         digest = download(url, tmp, expected, show_progress=show_progress)
         if ds.archive and not (zipfile.is_zipfile(tmp) or tarfile.is_tarfile(tmp)):
@@ -218,14 +248,15 @@ def fetch(name:str|Dataset, # Registry name (see `DATASETS`) or a `Dataset`
     "Download (or find in the cache) dataset `name`, verify it and return its folder."
     ds = name if isinstance(name, Dataset) else get_dataset(name)
     home, mirror = data_home(home), mirror or os.environ.get('MOVIE_RECS_MIRROR')
-    paths = [_fetch_file(home, ds, r, f"{mirror.rstrip('/')}/{r.fname}" if mirror else r.url, force, show_progress)
-             for r in ds.files]
-    if not ds.archive: return paths[0].parent
-    dest, stamp = home/ds.name, home/ds.name/'.extracted'
-    digest = _expected(home, ds, ds.files[0])
-    if force or not stamp.exists() or stamp.read_text() != digest:
-        safe_extract(paths[0], dest)
-        stamp.write_text(digest)
+    with _locked(home, ds.name):  # several processes may use one home at once: one downloads and extracts, the rest wait
+        paths = [_fetch_file(home, ds, r, f"{mirror.rstrip('/')}/{r.fname}" if mirror else r.url, force, show_progress)
+                 for r in ds.files]
+        if not ds.archive: return paths[0].parent
+        dest, stamp = home/ds.name, home/ds.name/'.extracted'
+        digest = _expected(home, ds, ds.files[0])
+        if force or not stamp.exists() or stamp.read_text() != digest:
+            safe_extract(paths[0], dest)
+            stamp.write_text(digest)
     return dest
 
 # %% ../nbs/02_download.ipynb #3039826d
@@ -247,13 +278,20 @@ def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`
         locs = [next((p for p in (src/'movielens'/r.fname, src/'links'/ds.name/r.fname, src/r.fname) if p.exists()), None)
                 for r in ds.files]
         if not all(locs): continue
-        for r, p in zip(ds.files, locs): _fetch_file(home, ds, r, p.resolve().as_uri(), False, False)
+        with _locked(home, ds.name):
+            for r, p in zip(ds.files, locs): _fetch_file(home, ds, r, p.resolve().as_uri(), False, False)
         found.append(ds.name)
     posters = next((p for p in (src/'posters'/'ml1m-w185', src/'posters') if any(p.glob('*.jpg'))), None)
     if posters:
         dest = poster_dir(home)
         for f in posters.glob('*.jpg'):
-            if not (dest/f.name).exists(): shutil.copyfile(f, dest/f.name)
+            if (dest/f.name).exists(): continue
+            tmp = dest/f'.{f.name}.{os.getpid()}.part'  # a poster appears whole or not at all
+            try:
+                shutil.copyfile(f, tmp)
+                os.replace(tmp, dest/f.name)
+            finally:
+                if tmp.exists(): tmp.unlink()
         found.append('posters')
     return found
 
