@@ -155,10 +155,17 @@ def _fetch_posters(args:argparse.Namespace):
 
 # %% ../nbs/10_cli.ipynb #970c979d
 def data_seed(args:argparse.Namespace):
-    "Copy official files from a local folder into the data home."
+    "Copy official files from a local folder into the data home; a file, or a folder with none of them, is an error."
     from movie_recs.data import data_home, seed_home
-    found = seed_home(args.src, args.home)
-    print(f"seeded {data_home(args.home)} with: {', '.join(found) or 'nothing'}")
+    src = Path(args.src)
+    if src.is_file():
+        raise ValueError(f"{src}: a file, not a folder; seed from the folder that holds it (the archive directly in it, "
+                         f"or in its movielens/ folder): movie_recs data seed {src.parent}")
+    found = seed_home(src, args.home)
+    if not found:
+        raise ValueError(f"{src}: no official files found, nothing was seeded; the folder should hold "
+                         "movielens/<name>.zip, links/<dataset>/<file> or posters/<movieId>.jpg (or the files directly).")
+    print(f"seeded {data_home(args.home)} with: {', '.join(found)}")
 
 # %% ../nbs/10_cli.ipynb #fc9300c1
 def _fmt_info(i:dict) -> str:
@@ -509,7 +516,8 @@ def predict_cmd(args:argparse.Namespace):
     _not_an_input(args.out, args.test, args.train)
     m = open_model(args.model, args.train, 'predicts_ratings', 'predict', args.verbose)
     t = _pairs(args.test)
-    pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean')
+    lo, hi = getattr(m, 'scale', (-math.inf, math.inf))  # the training ratings' range: a rating beyond it is never closer
+    pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean').clip(lo, hi)
     _write_csv(pd.DataFrame({'user': t.user, 'movie': t.movie, 'prediction': pred}), args.out)
     print(f"wrote {len(t):,} predictions to {args.out}")
 

@@ -211,6 +211,43 @@ def test_readme_predict_evaluate_reproduces_its_number(home, tmp_path):
     assert got['predictions'] == '19,369', got
 
 
+def test_seed_refuses_a_file_and_an_empty_folder(home, shared, tmp_path):
+    "`data seed file.zip` said 'no such folder'; `data seed EMPTY` exited 0 having seeded nothing: both are errors."
+    r = run('data', 'seed', shared/'movielens'/'ml-latest-small.zip', home=tmp_path/'h')
+    assert r.returncode == 2 and 'ml-latest-small.zip: a file, not a folder' in r.stderr, r.stderr
+    assert f"movie_recs data seed {shared/'movielens'}" in r.stderr, r.stderr
+    (tmp_path/'empty').mkdir()
+    r = run('data', 'seed', tmp_path/'empty', home=tmp_path/'h')
+    assert r.returncode == 2 and 'no official files found, nothing was seeded' in r.stderr, r.stderr
+
+
+def test_predictions_stay_on_the_rating_scale(home, tmp_path):
+    """A model can predict beyond the training ratings' scale (biases of a generous user and a loved movie: above 5.0);
+    `predict` writes such a rating as the end of the scale, which is never further from the truth."""
+    import pandas as pd
+    from movie_recs.evaluation import Biases
+    rows = [(u, i, 3.0) for u in range(1, 21) for i in range(1, 21)] + [(21, i, 5.0) for i in range(1, 21)]
+    rows += [(u, 21, 5.0) for u in range(1, 21)]  # user 21 rates everything 5, and everyone rates movie 21 5
+    train = pd.DataFrame(rows, columns=['user', 'movie', 'rating'])
+    pairs = pd.DataFrame({'user': [21, 1], 'movie': [21, 1]})
+    pairs.to_csv(tmp_path/'pairs.csv', index=False)
+    model = Biases().fit(train)
+    model.save(tmp_path/'biases')
+    raw = model.predict(pairs.user, pairs.movie)
+    assert raw.max() > 6.0, raw
+    r = run('predict', '--model', tmp_path/'biases', '--test', tmp_path/'pairs.csv', '--out', tmp_path/'p.csv', home=home)
+    assert r.returncode == 0, r.stderr[-2000:]
+    p = pd.read_csv(tmp_path/'p.csv')
+    assert p.prediction.tolist()[0] == 5.0 and p.prediction.between(3.0, 5.0).all(), p
+
+
+def test_similar_has_one_layout_for_every_kind(home, mf, links):
+    "`similar` printed different layouts for the two model families: now movie, title, score, rank for both."
+    for model in [mf, links]:
+        r = run('similar', '--model', model, '--movie', 'Toy Story (1995)', '-n', '3', home=home)
+        assert r.stdout.splitlines()[0].split() == ROWS and len(r.stdout.splitlines()) == 4, (model, r.stdout)
+
+
 # --- bugs of issue 11 -----------------------------------------------------------------------------------------------
 
 def test_home_flag_reaches_train(home, tmp_path, offline):
