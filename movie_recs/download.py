@@ -16,9 +16,9 @@ try: import fcntl  # POSIX file locks, so that several processes can share one d
 except ImportError: fcntl = None
 
 # %% auto #0
-__all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'data_home', 'Remote', 'Dataset', 'get_dataset',
-           'sha256sum', 'ChecksumError', 'download', 'safe_extract', 'fetch', 'poster_dir', 'seed_home',
-           'use_local_copy']
+__all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'MAX_EXTRACT_GB', 'MAX_RATIO',
+           'MAX_POSTER_BYTES', 'data_home', 'Remote', 'Dataset', 'get_dataset', 'sha256sum', 'ChecksumError',
+           'download', 'safe_extract', 'fetch', 'poster_dir', 'seed_home', 'use_local_copy']
 
 # %% ../nbs/02_download.ipynb #bac85d94
 def data_home(home:str|Path|None=None, # Folder to use; default `$MOVIE_RECS_HOME` or `~/.movie_recs`
@@ -161,6 +161,20 @@ def _zip_members(zf, archive):
     return zf.infolist()
 
 # %% ../nbs/02_download.ipynb #4fdc7ba0
+MAX_EXTRACT_GB = 10.0  # an archive may expand to at most this many GB (MOVIE_RECS_MAX_EXTRACT_GB overrides)
+MAX_RATIO = 100.0  # and, beyond 256 MB, to at most this many times its size (MOVIE_RECS_MAX_RATIO overrides)
+
+def _check_sizes(archive:Path, sizes:list):
+    "Refuse an archive whose members would expand past the limits (a zip bomb), before anything is written."
+    total, packed = sum(sizes), max(archive.stat().st_size, 1)
+    cap = float(os.environ.get('MOVIE_RECS_MAX_EXTRACT_GB', MAX_EXTRACT_GB)) * 1e9
+    ratio = float(os.environ.get('MOVIE_RECS_MAX_RATIO', MAX_RATIO))
+    if total > cap or (total > 256e6 and total > ratio * packed):
+        raise ValueError(f"{archive}: would expand to {total / 1e9:.2f} GB from {packed / 1e6:,.2f} MB "
+                         f"({total / packed:,.0f}x); the limits are {cap / 1e9:g} GB and, beyond 256 MB, {ratio:g}x "
+                         "(MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them). Nothing was extracted; "
+                         "is this the official archive?")
+
 def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
                  dest:str|Path, # Folder to create with the archive's contents
                 ) -> Path: # `dest`
@@ -169,10 +183,14 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
     tmp = Path(tempfile.mkdtemp(dir=dest.parent if dest.parent.exists() else None, prefix=f'.{dest.name}.'))
     try:
         if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf: zf.extractall(tmp, _zip_members(zf, archive))
+            with zipfile.ZipFile(archive) as zf:
+                members = _zip_members(zf, archive)
+                _check_sizes(archive, [m.file_size for m in members])
+                zf.extractall(tmp, members)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
                 for m in tf.getmembers(): _check_member(m.name, archive, not (m.isfile() or m.isdir()))
+                _check_sizes(archive, [m.size for m in tf.getmembers()])
                 tf.extractall(tmp, filter='data')
         else: raise ValueError(f"{archive}: not a zip or tar archive (is it truncated or corrupt?). Fetch it again.")
         _public(tmp, folder=True)
@@ -267,6 +285,17 @@ def poster_dir(home:str|Path|None=None, # Data home; default `data_home()`
     return d
 
 # %% ../nbs/02_download.ipynb #0fdf1161
+MAX_POSTER_BYTES = 10_000_000  # a seeded poster larger than this is skipped (TMDB's w185 posters are ~15 kB)
+
+def _seedable(p:Path, src:Path, max_bytes:int|None=None) -> bool:
+    "Whether `p` is a regular file inside `src` (a link out of the seed folder, a device or an oversized file is skipped)."
+    why = None
+    if not p.resolve().is_relative_to(src.resolve()): why = 'a link to outside the seed folder'
+    elif not p.resolve().is_file(): why = 'not a regular file'
+    elif max_bytes and p.stat().st_size > max_bytes: why = f'larger than {max_bytes:,} bytes'
+    if why: _log.warning('seed: skipped %s: %s', p, why)
+    return why is None
+
 def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`, `links/<dataset>/<file>`, or flat
               home:str|Path|None=None, # Data home to seed; default `data_home()`
              ) -> list: # Names of the datasets found complete in `src`
@@ -275,8 +304,8 @@ def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`
     if not src.is_dir(): raise FileNotFoundError(f"{src}: no such folder to seed the data home from.")
     home = data_home(home)
     for ds in DATASETS.values():
-        locs = [next((p for p in (src/'movielens'/r.fname, src/'links'/ds.name/r.fname, src/r.fname) if p.exists()), None)
-                for r in ds.files]
+        locs = [next((p for p in (src/'movielens'/r.fname, src/'links'/ds.name/r.fname, src/r.fname)
+                      if p.exists() and _seedable(p, src)), None) for r in ds.files]
         if not all(locs): continue
         with _locked(home, ds.name):
             for r, p in zip(ds.files, locs): _fetch_file(home, ds, r, p.resolve().as_uri(), False, False)
@@ -285,7 +314,7 @@ def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`
     if posters:
         dest = poster_dir(home)
         for f in posters.glob('*.jpg'):
-            if (dest/f.name).exists(): continue
+            if (dest/f.name).exists() or not _seedable(f, src, MAX_POSTER_BYTES): continue
             tmp = dest/f'.{f.name}.{os.getpid()}.part'  # a poster appears whole or not at all
             try:
                 shutil.copyfile(f, tmp)
