@@ -74,7 +74,8 @@ def exported(module):
                                                      ('download.html', 'download', 0), ('sources.html', 'sources', 2),
                                                      ('evaluation.html', 'evaluation', 0), ('report.html', 'report', 2),
                                                      ('cli.html', 'cli', 0), ('link_embeddings.html', 'links', 0),
-                                                     ('collab.html', 'collab', 1), ('posters.html', 'posters', 3)])
+                                                     ('collab.html', 'collab', 1), ('posters.html', 'posters', 3),
+                                                     ('hybrid.html', 'hybrid', 0)])
 def test_api_docs_and_figures(site, browser, page, module, min_images):
     url, _ = site
     browser.get(f'{url}/{page}')
@@ -90,3 +91,19 @@ def test_readme_picture_loads(site, browser):
     browser.get(f'{url}/index.html')
     w = browser.execute_script("const i = document.querySelector('#content img'); return i && i.complete ? i.naturalWidth : 0")
     assert w > 300
+
+
+def test_in_page_links_resolve_and_code_is_clean(site, browser):
+    """Heading anchors pointed at #Quick-start while the id was quick-start; signatures showed raw [`name`](url) Markdown;
+    'source' links went to a repository that does not exist."""
+    url, docs = site
+    for page in pages_of(docs):
+        browser.get(f'{url}/{page}')
+        dead = browser.execute_script("return [...document.querySelectorAll('a[href^=\"#\"]')].map(a => a.getAttribute('href'))"
+                                      ".filter(h => h.length > 1 && !document.getElementById(decodeURIComponent(h.slice(1))))")
+        assert not dead, f'{page}: in-page links to no element: {dead[:5]}'
+        raw = browser.execute_script("return [...document.querySelectorAll('pre')].map(p => p.textContent)"
+                                     ".filter(t => /\\]\\(https?:/.test(t)).map(t => t.slice(0, 120))")
+        assert not raw, f'{page}: Markdown links inside code: {raw[:3]}'
+        gone = browser.execute_script("return [...document.querySelectorAll('a[href*=\"github.com/movie-recs/\"]')].length")
+        assert gone == 0, f'{page}: links into github.com/movie-recs, which does not exist'

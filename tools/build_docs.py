@@ -17,6 +17,8 @@ from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 QUARTO_ATTRS = re.compile(r'\{(?:target|style|\.)[^{}\n]*\}')  # Quarto-only link/heading attributes
+MD_LINK = re.compile(r'\[(?:`|<code>)?([^\]`<]+?)(?:`|</code>)?\]\([^)\s]+\)')  # [`name`](url): nbdev's doc links
+SOURCE_LINK = re.compile(r'<a href="https://github\.com/movie-recs/movie_recs/[^"]*"[^>]*>source</a>')
 
 
 def process():
@@ -105,6 +107,9 @@ def build(dest=ROOT/'_docs'):
         for src, target in out.items(): body = body.replace(f'href="{src}"', f'href="{target}"')
         body = body.replace(f'href="{site_url}/', 'href="')  # doc links point at this local build
         body = re.sub(r'(<h[1-6] id=")([^"]+)"', lambda m: m.group(1) + m.group(2).lower() + '"', body)  # Quarto's anchors
+        body = re.sub(r'(<a class="anchor-link" href="#)([^"]+)"', lambda m: m.group(1) + m.group(2).lower() + '"', body)
+        body = re.sub(r'<pre>.*?</pre>', lambda m: MD_LINK.sub(r'\1', m.group(0)), body, flags=re.S)  # in signatures
+        body = SOURCE_LINK.sub('', body)  # settings.ini's git_url names no published repository: no dead "source" links
         nav = '\n'.join(f'<li class="{"active" if n == name else ""}"><a href="{out[n]}">{html.escape(pages[n].get("title", n))}</a></li>'
                         for n in order)
         (dest/out[name]).write_text(PAGE.format(title=html.escape(pages[name].get('title', name)), site=site, nav=nav,
