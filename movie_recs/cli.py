@@ -88,7 +88,9 @@ def main(argv:list|None=None, # Arguments; default `sys.argv[1:]`
         try: args = _parser().parse_args(argv)
         except SystemExit as e: return 0 if e.code is None else e.code if isinstance(e.code, int) else 2
         logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format='%(message)s')
-        with _home(args.home): args.func(args)
+        from movie_recs import dist  # light: it only reads torchrun's environment until a trainer needs more
+        if dist.rank() != 0: sys.stdout = open(os.devnull, 'w')  # under torchrun, rank 0 speaks for the job
+        with _home(args.home), dist.guard(): args.func(args)
         sys.stdout.flush()  # a closed pipe shows up here, inside the try, rather than at exit
     except BrokenPipeError:  # the reader stopped reading (`| head`): that ends the command, quietly
         _quiet_stdout()
@@ -97,9 +99,20 @@ def main(argv:list|None=None, # Arguments; default `sys.argv[1:]`
         print("\nmovie_recs: interrupted (Ctrl-C); nothing more was done.", file=sys.stderr)
         return 130
     except (KeyError, ValueError, OSError, NotImplementedError) as e:
-        print(f"movie_recs: error: {_message(e)}", file=sys.stderr)
+        print(f"movie_recs: error: {_ranked_message(_message(e))}", file=sys.stderr)
         return 2
+    except Exception as e:  # under torchrun: a rank died, was killed or hung (see `dist.failure_message`)
+        from movie_recs import dist
+        why = dist.failure_message(e) if dist.launched() else None
+        if why is None: raise
+        print(f"movie_recs: error: {why}", file=sys.stderr)
+        return 1
     return 0
+
+def _ranked_message(msg:str) -> str:
+    "Under torchrun every rank reports its own errors: say which one."
+    from movie_recs import dist
+    return f"rank {dist.rank()} of {dist.world_size()}: {msg}" if dist.launched() else msg
 
 # %% ../nbs/10_cli.ipynb #6589ed7a
 def render(df, # A result table (a pandas DataFrame), one row per movie, link or recommendation
@@ -400,8 +413,9 @@ _TRAINERS = {'collab': _train_collab, 'links': _train_links, 'posters': _train_p
 # %% ../nbs/10_cli.ipynb #4fc67028
 def train_cmd(args:argparse.Namespace):
     "Train a model of one part of the package (collab, links, posters or hybrid) and save it to `--out`."
+    from movie_recs import dist
     m = _TRAINERS[args.part](args)
-    m.save(args.out)
+    dist.on_rank0(m.save, args.out)  # under torchrun: rank 0 writes, the others wait for it
     print(f"saved {m!r} to {args.out}")
 
 @_subcommand
@@ -473,8 +487,17 @@ def recommend_cmd(args:argparse.Namespace):
     if (args.user is None) == (args.users is None): raise ValueError("Give either --user ID (repeatable) or --users all.")
     if args.users is not None and args.users != 'all':
         raise ValueError(f"--users takes 'all', got {args.users!r}; use --user ID for one user.")
+    from movie_recs import dist
+    if dist.launched() and not args.out:
+        raise ValueError("Under torchrun each rank writes its own part: give --out FOLDER (read it back with "
+                         "movie_recs.dist.read_parts).")
+    if dist.launched(): dist.on_rank0(dist.check_out, args.out)  # before any training
     m = open_model(args.model, args.train, 'ranks', 'recommend', args.verbose)
     uids = None if args.user is None else _user_ids(args.user)
+    if dist.launched():
+        man = dist.recommend_parts(m, args.out, uids, n=args.n)
+        return print(f"wrote {man['rows']:,} recommendations for {man['users']:,} users to {args.out}/ "
+                     f"({len(man['parts'])} parts and {dist.MANIFEST})")
     if args.out:
         rows = m.recommend_to(args.out, uids, n=args.n)
         users = len(m.users) if uids is None else len(uids)
@@ -494,7 +517,8 @@ def _recommend_parser(sub, common):
     r.add_argument('--users', help="'all' for every user in the training data")
     r.add_argument('-n', type=_count, default=10, help='movies per user (default 10)')
     r.add_argument('--out', help='.csv or .parquet file to write, chunk by chunk: user,movie,score,rank '
-                   '(movie_recs evaluate reads it); without --out, --users all streams CSV to stdout')
+                   '(movie_recs evaluate reads it); without --out, --users all streams CSV to stdout; under torchrun a '
+                   'folder: one Parquet part per rank and manifest.json')
     r.add_argument('--json', action='store_true', help='JSON rows: user, movie, title, score, rank')
     r.set_defaults(func=recommend_cmd)
 
@@ -518,7 +542,8 @@ def predict_cmd(args:argparse.Namespace):
     t = _pairs(args.test)
     lo, hi = getattr(m, 'scale', (-math.inf, math.inf))  # the training ratings' range: a rating beyond it is never closer
     pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean').clip(lo, hi)
-    _write_csv(pd.DataFrame({'user': t.user, 'movie': t.movie, 'prediction': pred}), args.out)
+    from movie_recs import dist
+    dist.on_rank0(_write_csv, pd.DataFrame({'user': t.user, 'movie': t.movie, 'prediction': pred}), args.out)
     print(f"wrote {len(t):,} predictions to {args.out}")
 
 def _write_csv(df, # The table to write
