@@ -184,6 +184,24 @@ def _tmdb_json(url, key, timeout, retries=3):
             time.sleep(float(e.headers.get('Retry-After') or 1))
 
 # %% ../nbs/03_sources.ipynb #d32d3cd3
+_LOCAL = ('127.0.0.1', 'localhost', '::1')
+
+def _image_base(config:dict) -> str:
+    "TMDB's image base URL from its configuration answer: https only (plain http only to this machine, for tests)."
+    base = (config.get('images') or {}).get('secure_base_url') if isinstance(config, dict) else None
+    u = urllib.parse.urlsplit(base if isinstance(base, str) else '')
+    if not (u.hostname and (u.scheme == 'https' or (u.scheme == 'http' and u.hostname in _LOCAL))) or u.query or u.fragment:
+        raise ValueError(f"TMDB's configuration gives the image base URL {base!r}: posters are fetched only from an https "
+                         "image host. Is `api_url` the real TMDB API?")
+    return base if base.endswith('/') else base + '/'
+
+def _image_url(base:str, size:str, path) -> str:
+    "A poster's URL on the configured image host; a `poster_path` that is not a plain image file name is refused."
+    if not re.fullmatch(r'[a-z0-9]+', size): raise ValueError(f"poster size {size!r}: use one of TMDB's, e.g. 'w185'.")
+    if not (isinstance(path, str) and re.fullmatch(r'/[A-Za-z0-9_\-]+\.(?:jpe?g|png)', path, re.I)):
+        raise ValueError(f"TMDB gave the poster path {str(path)[:80]!r}, not an image file name; skipped")
+    return f'{base}{size}{path}'
+
 def fetch_posters(tmdb_ids:dict|pd.Series, # MovieLens movie id -> TMDB id (e.g. from `MovieLens.links`)
                   dest:str|Path, # Folder to write `<movieId>.jpg` into
                   api_key:str|None=None, # TMDB API key; default `$TMDB_API_KEY`
@@ -199,7 +217,7 @@ def fetch_posters(tmdb_ids:dict|pd.Series, # MovieLens movie id -> TMDB id (e.g.
     if not key: raise ValueError("No TMDB API key: set the environment variable TMDB_API_KEY (see themoviedb.org).")
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     todo = [(m, t) for m, t in dict(tmdb_ids).items() if not (dest/f'{m}.jpg').exists()]
-    base = _tmdb_json(f'{api_url}/configuration', key, timeout)['images']['secure_base_url'] if todo else ''
+    base = _image_base(_tmdb_json(f'{api_url}/configuration', key, timeout)) if todo else ''
     fails, last = [], 0.0
     for m, t in progress_bar(todo, leave=False) if show_progress and todo else todo:
         last = _wait(last, min_interval)
@@ -208,7 +226,7 @@ def fetch_posters(tmdb_ids:dict|pd.Series, # MovieLens movie id -> TMDB id (e.g.
             path = _tmdb_json(f'{api_url}/movie/{int(t)}', key, timeout).get('poster_path')
             if not path: raise ValueError('TMDB has no poster for this movie')
             last = _wait(last, min_interval)
-            download(f'{base}{size}{path}', dest/f'{m}.jpg', show_progress=False, timeout=timeout)
+            download(_image_url(base, size, path), dest/f'{m}.jpg', show_progress=False, timeout=timeout)
         except Exception as e: fails.append((m, t, str(e)))
     return pd.DataFrame(fails, columns=['movie', 'tmdb', 'error'])
 

@@ -199,7 +199,7 @@ def test_predict_cli(tmp_path, ratings_file, cli):
     rc, _, err = cli.run('predict', '--model', 'bpmf', '--train', ratings_file, '--test', test, '--out', tmp_path/'p.csv')
     assert rc == 0, err
     p = pd.read_csv(tmp_path/'p.csv')
-    assert p.columns.tolist() == ['user', 'item', 'prediction'] and len(p) == 4 and p.prediction.notna().all()
+    assert p.columns.tolist() == ['user', 'movie', 'prediction'] and len(p) == 4 and p.prediction.notna().all()
     assert p.prediction[0] > 4 and p.prediction[1] > 4
     pairs = tmp_path/'pairs.csv'; pairs.write_text('1,8\n21,18\n')
     rc, _, err = cli.run('predict', '--model', 'mf', '--train', ratings_file, '--test', pairs, '--out', tmp_path/'q.csv')

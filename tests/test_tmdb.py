@@ -53,3 +53,20 @@ def test_polite_rate(tmdb, tmp_path):
 def test_no_key(tmp_path, monkeypatch):
     monkeypatch.delenv('TMDB_API_KEY', raising=False)
     with pytest.raises(ValueError, match='TMDB_API_KEY'): fetch_posters({1: 862}, tmp_path)
+
+
+def test_only_the_image_host_is_followed(tmdb, server, tmp_path, monkeypatch):
+    "A fake TMDB answering file:///etc/passwd# got /etc/passwd copied into the posters folder (issue 17 item 13)."
+    api, requests, jpg = tmdb
+    url, www, routes, _ = server
+    monkeypatch.setenv('TMDB_API_KEY', 'k')
+    routes['/3/movie/1'] = reply(json.dumps({'poster_path': 'file:///etc/passwd#'}).encode())
+    routes['/3/movie/2'] = reply(json.dumps({'poster_path': '/../../../etc/passwd'}).encode())
+    fails = fetch_posters({1: 1, 2: 2, 3: 862}, tmp_path/'p', api_url=api, min_interval=0, show_progress=False)
+    assert sorted(p.name for p in (tmp_path/'p').iterdir()) == ['3.jpg'], 'only the real poster'
+    assert fails.movie.tolist() == [1, 2] and all('not an image file name' in e for e in fails.error), fails
+    for bad in ['file:///etc/passwd#', 'ftp://127.0.0.1/t/p/', 'http://example.org/t/p/', f'{url}/t/p/?x=#']:
+        routes['/3/configuration'] = reply(json.dumps({'images': {'secure_base_url': bad}}).encode())
+        with pytest.raises(ValueError, match='only from an https image host'):
+            fetch_posters({4: 862}, tmp_path/'q', api_url=api, min_interval=0, show_progress=False)
+    assert not (tmp_path/'q').exists() or not list((tmp_path/'q').iterdir())
