@@ -160,8 +160,9 @@ def ease_seconds(X, lam, dtype):
 
 
 def per_rating_seconds(make, df, n=1_000_000):
-    "Fit time per training rating of a kind on the first `n` synthetic ratings."
+    "Fit time per training rating of a kind on the first `n` synthetic ratings (fewer if the kind refuses more)."
     m = make()
+    n = min(n, getattr(m, 'max_ratings', None) or n)
     t = time.perf_counter()
     m.fit(df.iloc[:n])
     return (time.perf_counter() - t) / n
@@ -175,13 +176,24 @@ def table(rows, cols):
     return '\n'.join(lines + ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in rows])
 
 
-def main():
-    print(f"# bench_scale_collab, {time.strftime('%Y-%m-%d %H:%M')}, {cores()} cores, torch {torch.__version__}\n")
+def main(sections=('epochs', 'ease', 'accuracy', 'per_rating')):
+    print(f"# bench_scale_collab, {time.strftime('%Y-%m-%d %H:%M')}, {cores()} cores, torch {torch.__version__}, "
+          f"sections: {', '.join(sections)}\n")
     use_local_copy(SHARED, os.environ['MOVIE_RECS_HOME'])
     u_np, i_np, r_np = synthetic()
     nu, ni = int(u_np.max()) + 1, int(i_np.max()) + 1
     u, i, r = torch.from_numpy(u_np), torch.from_numpy(i_np), torch.from_numpy(r_np)
     print(f"synthetic: {len(u):,} ratings, {nu:,} users, {ni:,} movies, seed 0\n")
+    if 'epochs' in sections: epochs_section(u_np, i_np, r_np, u, i, r, nu, ni)
+    ml = load_movielens('ml-latest-small')
+    tr_u, te_u = user_split(ml.ratings, 0.25, seed=42)
+    t32 = nd32 = None
+    if 'ease' in sections or 'accuracy' in sections: t32, nd32 = ease_section(ml, tr_u, te_u)
+    if 'accuracy' in sections: accuracy_section(ml, tr_u, te_u, t32, nd32)
+    if 'per_rating' in sections: per_rating_section(u_np, i_np, r_np)
+
+
+def epochs_section(u_np, i_np, r_np, u, i, r, nu, ni):
 
     new, rm = new_epoch_seconds(u, i, r, nu, ni)
     old = old_epoch_seconds(u, i, r, nu, ni)
@@ -204,8 +216,8 @@ def main():
     print(f"\nnew trainer epochs: {', '.join(f'{s:.2f}' for s in new + new2)} s; train RMSE after 3 epochs {rm[-1]:.4f}")
     print(f"previous trainer epochs: {', '.join(f'{s:.2f}' for s in mid)} s; first trainer: {', '.join(f'{s:.2f}' for s in old)} s\n")
 
-    ml = load_movielens('ml-latest-small')
-    tr_u, te_u = user_split(ml.ratings, 0.25, seed=42)
+
+def ease_section(ml, tr_u, te_u):
     ease = EASE().fit(tr_u, ml.movies)
     X = ease.X
     b64 = [ease_seconds(X, 300.0, torch.float64) for _ in range(2)]
@@ -218,7 +230,10 @@ def main():
     print(table([('float64 (previous)', t64, nd64), ('float32, 2 threads (now)', t32, nd32)],
                 ['EASE', 'seconds', 'nDCG@10']))
     print(f"\nspeed-up {t64 / t32:.1f}x\n")
+    return t32, nd32
 
+
+def accuracy_section(ml, tr_u, te_u, t32, nd32):
     train, test = random_split(ml.ratings, drop_cold=True)
     acc = []
     t = time.perf_counter(); mf = MF().fit(train, ml.movies); s = time.perf_counter() - t
@@ -231,6 +246,8 @@ def main():
     print("## ml-latest-small accuracy (RMSE: fixed 80/20 split; nDCG@10: per-user 75/25 split)\n")
     print(table(acc, ['model', 'test RMSE', 'nDCG@10', 'fit s']))
 
+
+def per_rating_section(u_np, i_np, r_np):
     df = pd.DataFrame({'user': u_np[:1_000_000], 'movie': i_np[:1_000_000], 'rating': r_np[:1_000_000]})
     print("\n## Fit seconds per rating on 1M synthetic ratings, and the 5-minute limit it implies\n")
     rows = []
@@ -239,8 +256,13 @@ def main():
         per = per_rating_seconds(make, df)
         rows.append((name, per * 1e6, int(300 / per), have))
     print(table(rows, ['kind', 'us per rating', 'ratings in 5 min', 'max_ratings set']))
+    print("\n(bpmf is timed on its max_ratings, 900,000, the most it accepts)")
     print("\nblend = bpmf twice + mf twice; fastai: its epoch above x 5 epochs (see the 10M table)")
 
 
 if __name__ == '__main__':
-    main()
+    import argparse
+    a = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    a.add_argument('--sections', default='epochs,ease,accuracy,per_rating',
+                   help='comma-separated: epochs (10M MF and peers, ~20 min), ease, accuracy, per_rating')
+    main(tuple(a.parse_args().sections.split(',')))
