@@ -176,8 +176,10 @@ def backbone(arch:str='resnet18', # One of `BACKBONES`
     model = getattr(torchvision.models, arch)(weights=None)
     try: model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     except Exception as e:  # unpickling errors, wrong keys or shapes
-        raise ValueError(f"{path}: not a state dict of torchvision's {arch} ({str(e)[:200]}). "
-                         f"Pass the weights file of {BACKBONES[arch]}.IMAGENET1K_V1.") from e
+        why = ('it holds pickled Python objects besides tensors, and those are never loaded: unpickling can run code'
+               if 'weights_only' in str(e) or 'Unpickl' in type(e).__name__ else str(e).splitlines()[0][:200])
+        raise ValueError(f"{path}: not a state dict of torchvision's {arch} ({why}). "
+                         f"Pass the weights file of {BACKBONES[arch]}.IMAGENET1K_V1.") from None
     if arch.startswith('resnet'): model.fc = nn.Identity(); return model
     return model.features
 

@@ -339,3 +339,15 @@ def test_features_cli(toy, tmp_path, cli):
     cli.fails('ResNet34_Weights', '--home', tmp_path/'home', 'features', '--out', tmp_path/'r.npz', '--extractor',
               'resnet34', '--posters', folder, '--weights', tmp_path/'no.pth')
     assert not (tmp_path/'r.npz').exists()
+
+
+def test_pickled_weights_are_refused_in_our_words(tmp_path):
+    "torch's own message for a pickled file suggests weights_only=False (which would run the file's code): ours must not."
+    import argparse, torch
+    from movie_recs.posters import backbone
+    bad = tmp_path/'resnet18.pth'
+    torch.save({'model': argparse.Namespace(a=1)}, bad)
+    with pytest.raises(ValueError) as e: backbone('resnet18', bad)
+    msg = str(e.value)
+    assert msg.startswith(f"{bad}: not a state dict of torchvision's resnet18 (it holds pickled Python objects"), msg
+    assert 'weights_only' not in msg and 'IMAGENET1K_V1' in msg, msg
