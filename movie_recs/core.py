@@ -292,6 +292,13 @@ def is_model_folder(path:str|Path) -> bool:
     "Whether `path` is a folder this package saved a model to (it holds `model.json`)."
     return (Path(path)/'model.json').is_file()
 
+def _plain_mode(path, # A file or folder made by `mkstemp` / `mkdtemp`
+                folder:bool=False):
+    "Give `path` the permissions a plain `open` or `mkdir` would (0666 / 0777 less the umask), not mkstemp's 0600 / mkdtemp's 0700."
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, (0o777 if folder else 0o666) & ~mask)
+
 @contextmanager
 def save_folder(path:str|Path, # The model folder to write; an existing one must be a saved model (or empty)
                ):
@@ -307,9 +314,7 @@ def save_folder(path:str|Path, # The model folder to write; an existing one must
     try:
         yield tmp
         if not is_model_folder(tmp): raise RuntimeError(f"save_folder: nothing wrote {tmp}/model.json.")
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o777 & ~mask)  # a plain mkdir's permissions, not mkdtemp's private 0700
+        _plain_mode(tmp, folder=True)
         _swap(tmp, path)
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
@@ -575,9 +580,7 @@ def atomic_file(path:str|Path, # The file to write
     os.close(fd)
     try:
         yield Path(tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # the permissions of a newly created file, not mkstemp's private 0600
+        _plain_mode(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)

@@ -201,7 +201,7 @@ def recommend_parts(model, # A fitted model that ranks
                    ) -> dict: # The manifest
     "Every user's top `n`, the users sharded across the ranks: one Parquet part per rank and a manifest, atomically."
     import numpy as np
-    from movie_recs.core import _swap, atomic_file
+    from movie_recs.core import _plain_mode, _swap, atomic_file
     out, c = Path(out), comm()
     rk, world = (c.rank, c.world) if c is not None else (0, 1)
     on_rank0(check_out, out)
@@ -219,9 +219,7 @@ def recommend_parts(model, # A fitted model that ranks
                         rows=sum(p['rows'] for p in parts), world_size=world, parts=parts)
         def publish():
             with atomic_file(Path(tmp)/MANIFEST) as f: f.write_text(json.dumps(manifest, indent=1))
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o777 & ~mask)  # a plain mkdir's permissions, not mkdtemp's private 0700
+            _plain_mode(tmp, folder=True)
             _swap(Path(tmp), out)
         on_rank0(publish)
     finally:
