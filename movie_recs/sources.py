@@ -13,35 +13,44 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .core import normalise_title, parse_title, require_columns
+from .core import normalise_title, parse_title, require_columns, title_aliases
 from .download import data_home, download, fetch
 
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['TMDB_API', 'uri_title', 'read_dbpedia', 'read_wikipedia', 'match_titles', 'LinkTable', 'link_table', 'poster_index',
-           'open_poster', 'fetch_posters', 'show_posters', 'plot_top_links']
+__all__ = ['TMDB_API', 'uri_title', 'read_dbpedia', 'check_mappings', 'read_wikipedia', 'match_titles', 'LinkTable', 'link_table',
+           'poster_index', 'open_poster', 'fetch_posters', 'show_posters', 'plot_top_links']
 
 # %% ../nbs/03_sources.ipynb #7e863cac
 def uri_title(uri:str, # A DBpedia resource URI
              ) -> str: # The Wikipedia article title
     "Turn `http://dbpedia.org/resource/What_About_Bob%3F` into `What About Bob?`."
-    return urllib.parse.unquote(uri.rsplit('/', 1)[-1]).replace('_', ' ')
+    name = uri.split('/resource/', 1)[1] if '/resource/' in uri else uri.rsplit('/', 1)[-1]  # Face/Off has a slash
+    return urllib.parse.unquote(name).replace('_', ' ')
 
 # %% ../nbs/03_sources.ipynb #3b70eebf
 def _dbpedia_mapping(folder):
+    "Every row of the mapping files (movie, uri, source), both files kept: `check_mappings` decides which row to use."
     maps = []
     if (folder/'mappings.tsv').exists():
-        maps.append(pd.read_csv(folder/'mappings.tsv', sep='\t', names=['movie', 'title', 'uri'], dtype=str, quoting=3))
+        m = pd.read_csv(folder/'mappings.tsv', sep='\t', names=['movie', 'title', 'uri'], dtype=str, quoting=3)
+        maps.append(m.assign(source='mappings.tsv'))
     if (folder/'ml1m_dbpedia_uris.csv').exists():
-        maps.append(pd.read_csv(folder/'ml1m_dbpedia_uris.csv', header=0, names=['movie', 'uri'], dtype=str))
+        m = pd.read_csv(folder/'ml1m_dbpedia_uris.csv', header=0, names=['movie', 'uri'], dtype=str)
+        maps.append(m.assign(source='ml1m_dbpedia_uris.csv'))
     if not maps: raise FileNotFoundError(f"{folder}: no mappings.tsv or ml1m_dbpedia_uris.csv to join on.")
-    m = pd.concat(maps, ignore_index=True)[['movie', 'uri']].dropna()
-    return m.assign(movie=m.movie.astype('int32')).drop_duplicates('uri').reset_index(drop=True)
+    m = pd.concat(maps, ignore_index=True)[['movie', 'uri', 'source']].dropna()
+    bad = ~m.movie.str.strip().str.isdigit()
+    if bad.any():
+        raise ValueError(f"{folder/m.source[bad].iloc[0]}: movie id {m.movie[bad].iloc[0]!r} is not a MovieLens id; "
+                         "expected `MovieID<TAB>title<TAB>uri` lines (mappings.tsv) or `MovieID,uri` (ml1m_dbpedia_uris.csv).")
+    m = m.assign(movie=m.movie.astype('int32')).drop_duplicates(['movie', 'uri'])
+    return m.reset_index(drop=True)
 
 # %% ../nbs/03_sources.ipynb #22042d8c
 def read_dbpedia(folder:str|Path|None=None, # Folder with `dbo_<property>.edgelist` and mapping files; default: fetch
-                ) -> tuple: # (links: movie_uri, link, kind; mapping: movie, uri)
+                ) -> tuple: # (links: movie_uri, link, kind; mapping: movie, uri, source)
     "Read the DBpedia edge lists and the MovieLens-id mappings."
     folder = Path(folder) if folder else fetch('dbpedia-ml1m', show_progress=False)
     edges = []
@@ -53,6 +62,55 @@ def read_dbpedia(folder:str|Path|None=None, # Folder with `dbo_<property>.edgeli
     e = pd.concat(edges, ignore_index=True)
     links = pd.DataFrame({'movie_uri': e.movie_uri, 'link': e.link_uri.map(uri_title), 'kind': e.kind})
     return links, _dbpedia_mapping(folder)
+
+# %% ../nbs/03_sources.ipynb #fbbe727c
+_FILM_YEAR = re.compile(r'\((\d{4})\b[^)]*\bfilm\)')
+
+def _uri_year(uri):
+    "The year in a DBpedia film's name (`Godfather_(1991_film)` -> 1991), or None."
+    m = _FILM_YEAR.search(uri_title(uri))
+    return int(m.group(1)) if m else None
+
+def _title_score(uri, title):
+    "0-100: how well a DBpedia name fits a MovieLens title or one of its aliases (a.k.a., subtitle, article moved)."
+    from rapidfuzz import fuzz
+    if not isinstance(title, str): return 0.0
+    name = re.sub(r'^(the|a|an) ', '', normalise_title(uri_title(uri)))
+    return max((fuzz.ratio(name, a) for a in title_aliases(title)), default=0.0)
+
+# %% ../nbs/03_sources.ipynb #c7d41811
+_REJECT = {'year differs', 'title differs'}
+
+def check_mappings(mapping:pd.DataFrame, # movie, uri[, source]: the rows of one or more mapping files
+                   movies:pd.DataFrame, # MovieLens movies (movie, title, year)
+                   linked:Iterable=(), # URIs that have links: preferred when two mappings fit a movie equally
+                   min_title:float=60, # A mapping with no year in its name must fit the title this well (0-100)
+                  ) -> pd.DataFrame: # mapping's rows with title, year, uri_year, title_score, status
+    "Check every (movie, URI) mapping against the MovieLens year and title; at most one row per movie and per URI is 'used'."
+    require_columns(mapping, ['movie', 'uri'], 'mapping')
+    require_columns(movies, ['movie', 'title', 'year'], 'movies')
+    m = mapping.assign(source=mapping['source'] if 'source' in mapping else 'mapping').drop_duplicates(['movie', 'uri'])
+    mv = movies.drop_duplicates('movie').set_index('movie')
+    m = m.assign(title=m.movie.map(mv.title), year=m.movie.map(mv.year).astype('Int16'),
+                 uri_year=pd.array([_uri_year(u) for u in m.uri], dtype='Int16'))
+    m['title_score'] = [_title_score(u, t) for u, t in zip(m.uri, m.title)]
+    gap = (m.uri_year.astype('float') - m.year.astype('float')).abs()
+    m['status'] = np.select([m.title.isna(), gap > 1, gap.isna() & (m.title_score < min_title)],
+                            ['movie not in catalogue', 'year differs', 'title differs'], '')
+    return _choose(m.reset_index(drop=True), gap.reset_index(drop=True) <= 1, set(linked))
+
+# %% ../nbs/03_sources.ipynb #8e3ecc0e
+def _choose(m, agrees, linked):
+    "Mark the best remaining row of each URI, then of each movie, 'used': year agrees, title fits, has links, file order."
+    best = m.assign(agrees=agrees, linked=m.uri.isin(linked), pos=np.arange(len(m)))[m.status == '']
+    best = best.sort_values(['agrees', 'title_score', 'linked', 'pos'], ascending=[False, False, False, True])
+    owner = best.drop_duplicates('uri').set_index('uri').movie
+    taken = best.movie.to_numpy() != best.uri.map(owner).to_numpy()
+    m.loc[best.index[taken], 'status'] = [f'URI used by movie {owner[u]}' for u in best.uri[taken]]
+    used = best[~taken].drop_duplicates('movie').index
+    m.loc[used, 'status'] = 'used'
+    m.loc[m.status == '', 'status'] = 'other mapping preferred'
+    return m
 
 # %% ../nbs/03_sources.ipynb #23d6e0b9
 def _wiki_year(title, infobox):
@@ -97,23 +155,43 @@ def match_titles(titles:pd.DataFrame, # Columns `title` and `year` (year may be 
 # %% ../nbs/03_sources.ipynb #a3fa8b5f
 @dataclass
 class LinkTable:
-    "Links of movies as one table, with the match rate of each source."
+    "Links of movies as one table, with what each source matched, corrected and rejected."
     links: pd.DataFrame # movie, link, kind
-    report: pd.DataFrame # source, movies, matched, match_rate
+    report: pd.DataFrame # source, movies, matched, match_rate, corrected, rejected, examples
+    checks: pd.DataFrame|None = None # `check_mappings` of the DBpedia mappings: every row and why it is (not) used
     def __repr__(self): return f"LinkTable({len(self.links):,} links, {self.links.movie.nunique():,} movies)"
 
 # %% ../nbs/03_sources.ipynb #52bf3612
-def _match_dbpedia(links, mapping, movies):
-    ids = links.movie_uri.map(mapping.set_index('uri').movie).astype('Int32')
-    miss = ids.isna()
-    if miss.any():
-        t = pd.DataFrame({'title': links.movie_uri[miss].map(uri_title), 'year': pd.NA})
-        ids[miss] = match_titles(t.assign(year=t.title.str.extract(r'\((\d{4}) film\)')[0].astype('Int16')), movies)
+def _match_dbpedia(links, checks, movies):
+    "Movie id of each link's film: through the mapping row used, else (films no mapping names) by title and year."
+    ids = links.movie_uri.map(checks[checks.status == 'used'].set_index('uri').movie).astype('Int32')
+    free = ids.isna() & ~links.movie_uri.isin(checks.uri)  # a rejected mapping is not matched again by title
+    if free.any():
+        uris = links.movie_uri[free]
+        t = pd.DataFrame({'title': uris.map(uri_title), 'year': pd.array([_uri_year(u) for u in uris], dtype='Int16')})
+        ids[free] = match_titles(t, movies).to_numpy()
     return ids
 
 def _stats(name, keys, ids):
     k = pd.DataFrame({'k': keys.values, 'ok': ids.notna().values}).groupby('k').ok.any()
-    return dict(source=name, movies=len(k), matched=int(k.sum()), match_rate=round(float(k.mean()), 4))
+    return dict(source=name, movies=len(k), matched=int(k.sum()), match_rate=round(float(k.mean()), 4),
+                corrected=0, rejected=0, examples='')
+
+def _mapping_stats(checks, n=3):
+    "Movies whose first-file mapping was replaced (corrected), rows refused (rejected), and a few of each."
+    first = checks.source.iloc[0] if len(checks) else ''
+    used = checks[checks.status == 'used'].set_index('movie').uri
+    old = checks[(checks.source == first) & (checks.status != 'used') & checks.movie.isin(used.index)]
+    rej = checks[checks.status.isin(_REJECT)]
+    ex = [f"{r.title}: {uri_title(r.uri)} -> {uri_title(used[r.movie])}" for r in old.head(n).itertuples()]
+    ex += [f"{r.title}: {uri_title(r.uri)} rejected ({r.status})" for r in rej[~rej.movie.isin(used.index)].head(n).itertuples()]
+    return dict(corrected=old.movie.nunique(), rejected=len(rej), examples='; '.join(ex))
+
+# %% ../nbs/03_sources.ipynb #929c4ee9
+def _unmatched(titles, ids, n=5):
+    "The titles that found no MovieLens movie, a few of them named in the report."
+    miss = titles[ids.isna().to_numpy()].drop_duplicates()
+    return dict(examples=('unmatched: ' + '; '.join(miss.head(n))) if len(miss) else '')
 
 # %% ../nbs/03_sources.ipynb #8b793dc0
 def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genres)
@@ -123,14 +201,15 @@ def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genr
                genres:bool=True, # Add each movie's genres as links of kind 'genre'
               ) -> LinkTable:
     "Join DBpedia, Wikipedia, tag and genre links to MovieLens ids as one (movie, link, kind) table."
-    parts, report = [], []
+    parts, report, checks = [], [], None
     if dbpedia is not None:
-        ids = _match_dbpedia(dbpedia[0], dbpedia[1], movies)
-        report.append(_stats('dbpedia', dbpedia[0].movie_uri, ids))
+        checks = check_mappings(dbpedia[1], movies, dbpedia[0].movie_uri.unique())
+        ids = _match_dbpedia(dbpedia[0], checks, movies)
+        report.append(_stats('dbpedia', dbpedia[0].movie_uri, ids) | _mapping_stats(checks))
         parts.append(dbpedia[0].assign(movie=ids)[['movie', 'link', 'kind']])
     if wikipedia is not None:
         ids = match_titles(wikipedia, movies)
-        report.append(_stats('wikipedia', wikipedia.title, ids))
+        report.append(_stats('wikipedia', wikipedia.title, ids) | _unmatched(wikipedia.title, ids))
         parts.append(pd.DataFrame({'movie': ids, 'link': wikipedia['links']}).explode('link').assign(kind='wikipedia'))
     if tags is not None:
         known = tags.movie.isin(movies.movie)
@@ -140,7 +219,8 @@ def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genr
     t = pd.concat(parts, ignore_index=True).dropna(subset=['movie', 'link'])
     t = t[t.movie.isin(movies.movie)].drop_duplicates(['movie', 'link', 'kind'])
     t = t.astype({'movie': 'int32', 'link': str, 'kind': 'category'}).reset_index(drop=True)
-    return LinkTable(t, pd.DataFrame(report, columns=['source', 'movies', 'matched', 'match_rate']))
+    cols = ['source', 'movies', 'matched', 'match_rate', 'corrected', 'rejected', 'examples']
+    return LinkTable(t, pd.DataFrame(report, columns=cols), checks)
 
 # %% ../nbs/03_sources.ipynb #42ea2c6a
 def poster_index(folder:str|Path, # Folder of `<movieId>.jpg` posters
