@@ -135,22 +135,35 @@ def read_wikipedia(path:str|Path, # Newline-delimited JSON: [title, infobox, lin
     df['year'] = pd.array([_wiki_year(t, ib) for t, ib in zip(df.title, df.infobox)], dtype='Int16')
     return df
 
+# %% ../nbs/03_sources.ipynb #a445abc4
+_ROMAN = {'i': '1', 'ii': '2', 'iii': '3', 'iv': '4', 'v': '5', 'vi': '6', 'vii': '7', 'viii': '8', 'ix': '9', 'x': '10'}
+
+def _title_key(name):
+    "A compact form of a normalised title: no article, 'volume' as 'vol', Roman numerals as digits, no spaces."
+    words = re.sub(r'^(the|a|an) ', '', name).split()
+    return ''.join(_ROMAN.get(w, 'vol' if w == 'volume' else w) for w in words)
+
+def _alias_keys(movies):
+    "movie, year, key, rank: one row per name each movie is known by (rank 0: its whole title)."
+    rows = [(m, y, _title_key(a), r) for m, y, t in zip(movies.movie, movies.year, movies.title.astype(str))
+            for r, a in enumerate(title_aliases(t))]
+    return pd.DataFrame(rows, columns=['movie', 'year', 'key', 'rank']).drop_duplicates(['movie', 'key'])
+
 # %% ../nbs/03_sources.ipynb #c65276cc
 def match_titles(titles:pd.DataFrame, # Columns `title` and `year` (year may be missing)
                  movies:pd.DataFrame, # MovieLens movies: movie, title, year
-                ) -> pd.Series: # MovieLens movie id per row of `titles` (<NA> where unmatched)
-    "Match titles to MovieLens ids by normalised title and year; a title unique in MovieLens may be off by a year."
-    key = movies.assign(t=movies.title.map(normalise_title))
-    by_ty = key.drop_duplicates(['t', 'year'], keep=False).set_index(['t', 'year']).movie.to_dict()
-    uniq = key.drop_duplicates('t', keep=False).set_index('t')[['movie', 'year']]
-    ids = []
-    for t, y in zip(titles.title.map(normalise_title), titles.year):
-        hit = by_ty.get((t, y)) if pd.notna(y) else None
-        if hit is None and t in uniq.index:
-            m, my = uniq.loc[t]
-            if pd.isna(y) or pd.isna(my) or abs(int(y) - int(my)) <= 1: hit = m
-        ids.append(hit)
-    return pd.Series(ids, index=titles.index, dtype='Int32')
+                ) -> pd.Series: # MovieLens movie id per row of `titles` (<NA> where unmatched or ambiguous)
+    "Match titles to MovieLens ids through the names `find_movie` knows (`title_aliases`) and the year (off by one at most)."
+    q = pd.DataFrame({'q': np.arange(len(titles)), 'key': [_title_key(normalise_title(str(t))) for t in titles.title],
+                      'qyear': pd.array(titles.year, dtype='Float64')})
+    c = q.merge(_alias_keys(movies), on='key')
+    gap = (c.qyear - c.year.astype('Float64')).abs()
+    c = c.assign(gap=gap.fillna(0.5), whole=c['rank'] == 0)[gap.isna() | (gap <= 1)]
+    c = c.sort_values(['q', 'gap', 'whole'], ascending=[True, True, False])
+    best = c.groupby('q').head(1)[['q', 'gap', 'whole']].merge(c, on=['q', 'gap', 'whole'])  # the best tier of each
+    n = best.groupby('q').movie.nunique()
+    ids = best[best.q.map(n).eq(1)].drop_duplicates('q').set_index('q').movie
+    return pd.Series(ids.reindex(np.arange(len(titles))).to_numpy(), index=titles.index, dtype='Int32')
 
 # %% ../nbs/03_sources.ipynb #a3fa8b5f
 @dataclass
@@ -159,6 +172,7 @@ class LinkTable:
     links: pd.DataFrame # movie, link, kind
     report: pd.DataFrame # source, movies, matched, match_rate, corrected, rejected, examples
     checks: pd.DataFrame|None = None # `check_mappings` of the DBpedia mappings: every row and why it is (not) used
+    unmatched: list|None = None # Wikipedia titles that matched no MovieLens movie
     def __repr__(self): return f"LinkTable({len(self.links):,} links, {self.links.movie.nunique():,} movies)"
 
 # %% ../nbs/03_sources.ipynb #52bf3612
@@ -201,7 +215,7 @@ def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genr
                genres:bool=True, # Add each movie's genres as links of kind 'genre'
               ) -> LinkTable:
     "Join DBpedia, Wikipedia, tag and genre links to MovieLens ids as one (movie, link, kind) table."
-    parts, report, checks = [], [], None
+    parts, report, checks, unmatched = [], [], None, None
     if dbpedia is not None:
         checks = check_mappings(dbpedia[1], movies, dbpedia[0].movie_uri.unique())
         ids = _match_dbpedia(dbpedia[0], checks, movies)
@@ -210,6 +224,7 @@ def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genr
     if wikipedia is not None:
         ids = match_titles(wikipedia, movies)
         report.append(_stats('wikipedia', wikipedia.title, ids) | _unmatched(wikipedia.title, ids))
+        unmatched = wikipedia.title[ids.isna().to_numpy()].drop_duplicates().tolist()
         parts.append(pd.DataFrame({'movie': ids, 'link': wikipedia['links']}).explode('link').assign(kind='wikipedia'))
     if tags is not None:
         known = tags.movie.isin(movies.movie)
@@ -220,7 +235,7 @@ def link_table(movies:pd.DataFrame, # MovieLens movies (movie, title, year, genr
     t = t[t.movie.isin(movies.movie)].drop_duplicates(['movie', 'link', 'kind'])
     t = t.astype({'movie': 'int32', 'link': str, 'kind': 'category'}).reset_index(drop=True)
     cols = ['source', 'movies', 'matched', 'match_rate', 'corrected', 'rejected', 'examples']
-    return LinkTable(t, pd.DataFrame(report, columns=cols), checks)
+    return LinkTable(t, pd.DataFrame(report, columns=cols), checks, unmatched)
 
 # %% ../nbs/03_sources.ipynb #42ea2c6a
 def poster_index(folder:str|Path, # Folder of `<movieId>.jpg` posters
