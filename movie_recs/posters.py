@@ -18,17 +18,21 @@ with warnings.catch_warnings():  # fastai 2.8 uses torch.jit.script, which torch
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     import fastai.callback.progress, fastai.callback.schedule  # add Learner.no_bar and Learner.fit_one_cycle
     from fastai.data.block import DataBlock, MultiCategoryBlock
+    from fastai.data.core import DataLoaders
     from fastai.data.transforms import ColReader, IndexSplitter, Normalize
     from fastai.layers import ConvLayer
+    from fastai.learner import Learner
+    from fastai.losses import BCEWithLogitsLossFlat
     from fastai.metrics import accuracy_multi
     from fastai.torch_core import set_seed
     from fastai.vision.augment import Resize, ResizeMethod, aug_transforms
     from fastai.vision.core import imagenet_stats
     from fastai.vision.data import ImageBlock
-    from fastai.vision.learner import create_vision_model, vision_learner
+    from fastai.vision.learner import create_head, create_vision_model, vision_learner
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from PIL import Image
+from torch.utils.data import TensorDataset
 from sklearn.metrics import average_precision_score, f1_score
 
 from .core import Model, MovieVectors, Vocab, find_movie, register, require_columns
@@ -417,22 +421,27 @@ def genre_overlap(vectors:MovieVectors, # Poster features
     return {'overlap': float(overlap), 'random': float(rand), 'lift': float(overlap / rand)}
 
 # %% ../nbs/06_posters.ipynb #cd552c9b
+def _split(n, valid_frac, seed):
+    "The held-out rows of the seeded random split of `n` posters."
+    return np.random.default_rng(seed).permutation(n)[:max(1, round(valid_frac * n))]
+
 def poster_dls(posters:pd.DataFrame, # movie, genres, path; e.g. `check_posters(poster_table(...))[0]`
                size:int=128, # Square side the posters are squished to
                batch_size:int=64, # Posters per batch
                valid_frac:float=0.2, # Share of posters held out for validation
                seed:int=0, # Seeds the split
                aug:bool=True, # Augment the training posters
+               stats:tuple=tuple(map(tuple, imagenet_stats)), # (mean, std) of the normalisation (`LITE_STATS` for EfficientNet-Lite)
                device:str|torch.device|None=None, # Default: `pick_device()`
                num_workers:int=0, # Data loader processes (0: load in the main process)
               ):
     "fastai `DataLoaders` of posters and their genres, with a seeded random validation split."
     require_columns(posters, ['movie', 'genres', 'path'], 'posters')
-    valid = np.random.default_rng(seed).permutation(len(posters))[:max(1, round(valid_frac * len(posters)))]
+    valid = _split(len(posters), valid_frac, seed)
     tfms = [*aug_transforms(max_rotate=5, max_zoom=1.1, max_warp=0)] if aug else []
     block = DataBlock(blocks=(ImageBlock, MultiCategoryBlock), get_x=ColReader('path'), get_y=ColReader('genres'),
                       splitter=IndexSplitter(valid), item_tfms=Resize(size, ResizeMethod.Squish),
-                      batch_tfms=[*tfms, Normalize.from_stats(*imagenet_stats)])
+                      batch_tfms=[*tfms, Normalize.from_stats(*stats)])
     return block.dataloaders(posters.reset_index(drop=True), bs=batch_size, num_workers=num_workers, device=pick_device(device))
 
 # %% ../nbs/06_posters.ipynb #32ec9d32
@@ -452,41 +461,96 @@ ARCHS = {'tiny': tiny_cnn, 'resnet18': torchvision.models.resnet18, 'resnet34': 
 # %% ../nbs/06_posters.ipynb #abedd8b4
 @register
 class PosterCNN(Model):
-    "A CNN trained to predict a movie's genres from its poster; its penultimate layer is the poster embedding."
+    "A network trained to predict a movie's genres from its poster; its penultimate layer is the poster embedding."
     kind = 'posters'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False  # vectors once `embed` has run
-    _params = ('arch', 'size', 'epochs', 'lr', 'batch_size', 'valid_frac', 'seed')
-    def __init__(self, *, arch:str='tiny', # A key of `ARCHS`
-                 size:int=128, # Square side of the input, in pixels
-                 epochs:int=6, # Epochs of one-cycle training
-                 lr:float=3e-3, # Peak learning rate
+    _params = ('arch', 'size', 'epochs', 'finetune', 'lr', 'batch_size', 'valid_frac', 'seed')
+    def __init__(self, *, arch:str='efficientnet_lite0', # A key of `LITE` (pretrained) or `ARCHS` (trained from scratch)
+                 size:int|None=None, # Square side of the input, in pixels; default 224 for `LITE`, 128 otherwise
+                 epochs:int|None=None, # One-cycle epochs: of the head on frozen features (`LITE`, default 10) or of the whole network (default 6)
+                 finetune:int=0, # `LITE` only: epochs of fine-tuning the whole network after the head
+                 lr:float=3e-3, # Peak learning rate (fine-tuning: a tenth of it for the head, a hundredth for the body)
                  batch_size:int=64, # Posters per batch, in training and in `embed`
                  valid_frac:float=0.2, # Share of posters held out
                  seed:int=0, # Seeds the split and the initial weights
                  device:str|torch.device|None=None, # Default: `pick_device()`
                  show_progress:bool=False, # Show fastai's progress bars and epoch table, and the embedding's bar
                 ):
-        if arch not in ARCHS: raise ValueError(f"Unknown arch {arch!r}: use one of {list(ARCHS)}.")
-        self.arch, self.size, self.epochs, self.lr, self.batch_size = arch, size, epochs, lr, batch_size
-        self.valid_frac, self.seed, self.device, self.show_progress = valid_frac, seed, device, show_progress
+        if arch not in ARCHS and arch not in LITE: raise ValueError(f"Unknown arch {arch!r}: use one of {list(LITE) + list(ARCHS)}.")
+        if finetune and arch not in LITE: raise ValueError(f"finetune={finetune}: only a pretrained arch ({list(LITE)}) is fine-tuned; "
+                                                           f"{arch!r} trains whole for `epochs`.")
+        self.arch, self.size, self.epochs, self.finetune, self.lr = arch, size, epochs, finetune, lr
+        self.batch_size, self.valid_frac, self.seed, self.device, self.show_progress = batch_size, valid_frac, seed, device, show_progress
         self.model, self.genres, self.valid_ids, self.history, self.vectors = None, None, None, None, None
         self.titles, self.has_vectors = None, False
+    @property
+    def pretrained(self) -> bool: return self.arch in LITE
+    @property
+    def side(self) -> int: return self.size or (224 if self.pretrained else 128)
+    @property
+    def stats(self) -> tuple: return LITE_STATS if self.pretrained else tuple(map(tuple, imagenet_stats))
 
 # %% ../nbs/06_posters.ipynb #3733e5c0
+def _lite_net(arch, n_out, weights=True):
+    "EfficientNet-Lite's feature map (ImageNet weights, or an empty network to load a saved one into) and fastai's head."
+    import timm
+    body = lite_backbone(arch, output='map') if weights else timm.create_model(arch, pretrained=False, num_classes=0, global_pool='')
+    return nn.Sequential(body, create_head(1280, n_out))
+
+def _state_hash(module): return hashlib.sha256(b''.join(t.detach().cpu().numpy().tobytes() for t in module.state_dict().values())).hexdigest()[:12]
+
+@patch
+def _pooled(self:PosterCNN, posters, cache_dir=None) -> MovieVectors:
+    "The body's concat-pooled features (the head's input) of `posters`, from the feature cache where possible."
+    body, head = self.model[0], self.model[1]
+    ext = TorchExtractor(nn.Sequential(body, head[0], head[1]), f'postercnn-{self.arch}-{self.side}-{_state_hash(body)}-pooled',
+                         self.side, *self.stats, device=self.device, channels_last=True)
+    return extract_features(posters, ext, cache_dir, self.batch_size, self.show_progress)[0]
+
+@patch
+def _fit_head(self:PosterCNN, posters, cache_dir):
+    "Train fastai's head on the frozen body's pooled features of `posters` (extracted once, cached); keep its history."
+    pooled = self._pooled(posters, cache_dir)
+    y, _ = genre_matrix(pooled.ids, posters, self.genres)
+    valid = np.isin(pooled.ids, self.valid_ids)
+    x, y = torch.from_numpy(pooled.vectors), torch.from_numpy(y.astype('float32'))
+    dls = DataLoaders.from_dsets(TensorDataset(x[~valid], y[~valid]), TensorDataset(x[valid], y[valid]),
+                                 bs=self.batch_size, device='cpu')
+    learn = Learner(dls, self.model[1][2:], loss_func=BCEWithLogitsLossFlat(), metrics=[accuracy_multi])
+    self._run(learn, self.epochs or 10, self.lr)
+    return learn
+
+@patch
+def _run(self:PosterCNN, learn, epochs, lr):
+    if self.show_progress: learn.fit_one_cycle(epochs, lr)
+    else:
+        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+
 @patch
 def fit(self:PosterCNN, posters:pd.DataFrame, # movie, genres, path[, title], e.g. `poster_table` output
         movies:pd.DataFrame|None=None, # movie, title, to answer by title; default: the posters' own titles
+        cache_dir:str|Path|None=None, # Feature cache root for a pretrained body's features; None: no cache
        ) -> PosterCNN:
-    "Train the CNN on the readable `posters` (`check_posters`) with one-cycle, holding out `valid_frac` (`valid_ids`)."
+    "Train on the readable `posters` (`check_posters`) with one-cycle, holding out `valid_frac` (`valid_ids`)."
     posters, _ = check_posters(posters, show_progress=False)
     set_seed(self.seed, reproducible=True)
-    dls = poster_dls(posters, self.size, self.batch_size, self.valid_frac, self.seed, device=self.device)
-    learn = vision_learner(dls, ARCHS[self.arch], pretrained=False, normalize=False, metrics=[accuracy_multi])
-    if self.show_progress: learn.fit_one_cycle(self.epochs, self.lr)
+    valid = posters.movie.to_numpy()[_split(len(posters), self.valid_frac, self.seed)]
+    self.valid_ids, self.genres = np.sort(valid).astype('int32'), sorted({g for gs in posters.genres for g in gs})
+    if self.pretrained:
+        self.model = _lite_net(self.arch, len(self.genres))
+        learn = self._fit_head(posters, cache_dir)
+        if self.finetune:
+            dls = poster_dls(posters, self.side, self.batch_size, self.valid_frac, self.seed, stats=self.stats, device=self.device)
+            learn = Learner(dls, self.model, loss_func=BCEWithLogitsLossFlat(), metrics=[accuracy_multi],
+                            splitter=lambda m: [list(m[0].parameters()), list(m[1].parameters())])
+            self._run(learn, self.finetune, slice(self.lr / 100, self.lr / 10))
     else:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(self.epochs, self.lr)
-    self.model, self.genres = learn.model.eval().cpu(), list(dls.vocab)
-    self.valid_ids = np.sort(dls.valid.items.movie.to_numpy()).astype('int32')
+        dls = poster_dls(posters, self.side, self.batch_size, self.valid_frac, self.seed, device=self.device)
+        self.genres = list(dls.vocab)
+        learn = vision_learner(dls, ARCHS[self.arch], pretrained=False, normalize=False, metrics=[accuracy_multi])
+        self._run(learn, self.epochs or 6, self.lr)
+        self.model = learn.model
+    self.model = self.model.eval().cpu()
     self.history = pd.DataFrame([v[:3] for v in learn.recorder.values], columns=['train_loss', 'valid_loss', 'accuracy_multi'])
     self.movies = Vocab(np.unique(posters.movie.to_numpy()).astype('int32'), 'movie')
     self._set_titles(movies if movies is not None else posters)
@@ -512,9 +576,17 @@ def extractor(self:PosterCNN, output:str='embedding', # 'embedding' (penultimate
     if output not in ('embedding', 'genres'): raise ValueError(f"output={output!r}: use 'embedding' or 'genres'.")
     body, head = self.model[0], self.model[1]
     net = nn.Sequential(body, _cut_after_last_relu(head)) if output == 'embedding' else nn.Sequential(self.model, nn.Sigmoid())
-    h = hashlib.sha256(b''.join(t.detach().cpu().numpy().tobytes() for t in self.model.state_dict().values())).hexdigest()[:12]
-    return TorchExtractor(net, f'postercnn-{self.arch}-{self.size}-{h}-{output}', self.size,
-                          device=device if device is not None else self.device)
+    return TorchExtractor(net, f'postercnn-{self.arch}-{self.side}-{_state_hash(self.model)}-{output}', self.side, *self.stats,
+                          device=device if device is not None else self.device, channels_last=self.pretrained)
+
+@patch
+def _outputs(self:PosterCNN, posters, output='embedding', cache_dir=None) -> MovieVectors:
+    "`extractor(output)`'s features of `posters`; a pretrained body's pooled features come from the cache where possible."
+    if not self.pretrained: return extract_features(posters, self.extractor(output), cache_dir, self.batch_size, self.show_progress)[0]
+    pooled, head = self._pooled(posters, cache_dir), self.model[1]
+    tail = _cut_after_last_relu(head)[2:] if output == 'embedding' else nn.Sequential(head[2:], nn.Sigmoid())
+    with torch.inference_mode(): out = tail.eval()(torch.from_numpy(pooled.vectors)).numpy()
+    return MovieVectors(pooled.ids, out, f'posters-{self.extractor(output).name}')
 
 # %% ../nbs/06_posters.ipynb #0c09d980
 def genre_metrics(y:np.ndarray, # (n, g) true genres, 0/1
@@ -533,10 +605,11 @@ def genre_metrics(y:np.ndarray, # (n, g) true genres, 0/1
 @patch
 def evaluate(self:PosterCNN, posters:pd.DataFrame, # movie, genres, path: the posters it was fitted on
              top:int=2, # Genres predicted per movie, for F1
+             cache_dir:str|Path|None=None, # Feature cache root (a pretrained body's features); None: no cache
             ) -> pd.DataFrame: # rows 'cnn', 'genre prior'; columns map, f1, posters
     "Genre prediction on the held-out posters (`valid_ids`), against the training posters' genre prior."
     valid = posters[posters.movie.isin(self.valid_ids)]
-    probs, _ = extract_features(valid, self.extractor('genres'), show_progress=self.show_progress)
+    probs = self._outputs(valid, 'genres', cache_dir)
     y, _ = genre_matrix(probs.ids, posters, self.genres)
     train, _ = genre_matrix(posters.movie[~posters.movie.isin(self.valid_ids)].to_numpy(), posters, self.genres)
     prior = np.tile(train.mean(0), (len(y), 1))
@@ -548,8 +621,8 @@ def evaluate(self:PosterCNN, posters:pd.DataFrame, # movie, genres, path: the po
 def embed(self:PosterCNN, posters:pd.DataFrame, # movie, path (and title, to answer by title after saving)
           cache_dir:str|Path|None=None, # Feature cache root; None: no cache
          ) -> MovieVectors:
-    "Embed every poster with the network's penultimate layer; keeps the vectors (and titles) for `similar` and `save`."
-    self.vectors, _ = extract_features(posters, self.extractor(), cache_dir, self.batch_size, self.show_progress)
+    "Embed every poster with the network's penultimate layer, centred; keeps the vectors (and titles) for `similar` and `save`."
+    self.vectors = self._outputs(posters, 'embedding', cache_dir).centred()
     self.movies, self.has_vectors = Vocab(self.vectors.ids, 'movie'), True
     self._set_titles(posters)
     return self.vectors
@@ -596,7 +669,8 @@ def _load_meta(self:PosterCNN, meta:dict):
 @patch
 def _load_arrays(self:PosterCNN, a:dict):
     self.valid_ids = a['valid_ids']
-    self.model = create_vision_model(ARCHS[self.arch], len(self.genres), pretrained=False)
+    self.model = (_lite_net(self.arch, len(self.genres), weights=False) if self.pretrained else
+                  create_vision_model(ARCHS[self.arch], len(self.genres), pretrained=False))
     self.model.load_state_dict({k[len('state.'):]: torch.from_numpy(v) for k, v in a.items() if k.startswith('state.')})
     self.model.eval()
     if 'vectors' in a:
