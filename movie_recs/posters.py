@@ -43,7 +43,7 @@ __all__ = ['BACKBONES', 'LITE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 'ARCHS', 'pos
            'ColourHistogram', 'pick_device', 'TorchExtractor', 'WeightsMissing', 'weights_path', 'backbone',
            'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone', 'lite_extractor',
            'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar', 'genre_matrix',
-           'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics']
+           'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics', 'PosterFeatures']
 
 # %% ../nbs/06_posters.ipynb #84fce887
 _log = logging.getLogger(__name__)
@@ -675,3 +675,59 @@ def _load_arrays(self:PosterCNN, a:dict):
     self.model.eval()
     if 'vectors' in a:
         self.vectors, self.has_vectors = MovieVectors(a['vector_ids'], a['vectors'], self._vectors_name), True
+
+# %% ../nbs/06_posters.ipynb #26104c72
+@register
+class PosterFeatures(Model):
+    "One extractor's features of each poster as the movie vectors, centred by default: nothing is trained."
+    kind = 'poster-features'
+    predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False
+    _params = ('extractor', 'size', 'centre', 'seed')
+    def __init__(self, *, extractor:str=DEFAULT_EXTRACTOR, # 'histogram' or a `LITE` / `BACKBONES` name
+                 size:int|None=None, # Input size in pixels; default: the extractor's
+                 centre:bool=True, # Subtract the mean vector, so cosine scores spread out
+                 seed:int=0, # Unused (nothing is random); kept for the one model contract
+                 batch_size:int=64, # Posters per batch
+                 device:str|torch.device|None=None, # Default: `pick_device()`
+                 show_progress:bool=False, # Show the extraction's progress bar
+                ):
+        if not isinstance(extractor, str) or not (extractor == 'histogram' or extractor in LITE or extractor in BACKBONES):
+            raise ValueError(f"Unknown extractor {extractor!r}: use 'histogram' or one of {list(LITE) + list(BACKBONES)} "
+                             "(a trained poster model is a PosterCNN).")
+        self.extractor, self.size, self.centre, self.seed = extractor, size, centre, seed
+        self.batch_size, self.device, self.show_progress = batch_size, device, show_progress
+        self.vectors, self.titles, self.skipped = None, None, None
+
+@patch
+def fit(self:PosterFeatures, posters:pd.DataFrame, # movie, path[, title], e.g. `poster_table` output
+        movies:pd.DataFrame|None=None, # movie, title, to answer by title; default: the posters' own titles
+        cache_dir:str|Path|None=None, # Feature cache root; None: no cache
+       ) -> PosterFeatures:
+    "Extract the features of every readable poster (`check_posters`; the ones left out are listed in `skipped`)."
+    good, report = check_posters(posters, show_progress=False)
+    v, failed = extract_features(good, self.extractor, cache_dir, self.batch_size, self.show_progress,
+                                       size=self.size, device=self.device)
+    self.skipped = pd.concat([report[report.action.eq('skipped')][['movie', 'path', 'problem']], failed], ignore_index=True)
+    self.vectors = v.centred() if self.centre else v
+    self.movies = Vocab(self.vectors.ids, 'movie')
+    self._set_titles(movies if movies is not None else posters)
+    return self
+
+@patch
+def movie_vectors(self:PosterFeatures) -> MovieVectors:
+    "The poster features of the movies `fit` saw."
+    if self.vectors is None: raise ValueError("PosterFeatures is not fitted: call `fit(posters)` first.")
+    return self.vectors
+
+PosterFeatures.find, PosterFeatures._set_titles = PosterCNN.find, PosterCNN._set_titles  # the same title lookup
+
+@patch
+def _arrays(self:PosterFeatures) -> dict: return dict(vector_ids=self.vectors.ids, vectors=self.vectors.vectors)
+@patch
+def _meta(self:PosterFeatures) -> dict: return {'vectors_name': self.vectors.name}
+@patch
+def _load_meta(self:PosterFeatures, meta:dict): self._vectors_name = meta['vectors_name']
+@patch
+def _load_arrays(self:PosterFeatures, a:dict):
+    self.vectors = MovieVectors(a['vector_ids'], a['vectors'], self._vectors_name)
+    self.movies = Vocab(self.vectors.ids, 'movie')
