@@ -22,7 +22,7 @@ from .core import MODELS, Model, MovieVectors, Split, Vocab, recommendations, re
 from .data import data_home, fetch, link_table, poster_dir, read_dbpedia, user_split
 from .evaluation import ranking_metrics, rmse
 from .links import LinkEmbeddings
-from .posters import check_posters, extract_features, poster_table
+from .posters import DEFAULT_EXTRACTOR, check_posters, extract_features, poster_table
 
 # %% auto #0
 __all__ = ['ContentFeatures', 'content_features', 'ContentModel', 'ColdSplit', 'cold_split', 'PopularityByGenre', 'evaluate_cold',
@@ -667,30 +667,28 @@ def _link_source(ml, home, seed):
     return LinkEmbeddings(epochs=60, seed=seed).fit(lt.links, ml.movies).movie_vectors(), lt.links
 
 def _poster_source(ml, home):
-    "Colour-histogram features of the posters in `home`, or None with a warning when there are none."
+    "EfficientNet-Lite0's ImageNet features of the posters in `home` (centred, cached), or None with a warning when there are none."
     folder = poster_dir(home)
     if not any(folder.glob('*.jpg')):
         _log.warning("hybrid: no posters in %s; the hybrid goes on without the poster block.", folder)
         return None
     good, _ = check_posters(poster_table(folder, ml.movies), show_progress=False)
-    return extract_features(good, 'histogram', cache_dir=data_home(home)/'poster_features', show_progress=False)[0]
+    return extract_features(good, DEFAULT_EXTRACTOR, cache_dir=data_home(home)/'poster_features', show_progress=False)[0].centred()
 
 def content_sources(ml, # A MovieLens release (`load_movielens`): its movies table names the catalogue
                     home=None, # Data home with the DBpedia links and posters; default `data_home()`
                     links:bool=True, # Embed the DBpedia links
-                    posters:bool=True, # Colour histograms of the posters on disk
+                    posters:bool=True, # Pretrained poster features of the posters on disk
                     seed:int=42, # Random seed of the link embeddings
                    ) -> tuple: # (link vectors, link table, poster vectors); None for a source that is missing
     "The content of `ml`'s movies found in `home`; a missing source is skipped with a warning, never an error."
     vecs, table = _link_source(ml, home, seed) if links else (None, None)
     return vecs, table, (_poster_source(ml, home) if posters else None)
 
-
-
 # %% ../nbs/08_hybrid.ipynb #csrc0003
 def hybrid_for(ml, # A MovieLens release (`load_movielens`): its movies table names the catalogue
                home=None, # Data home with the DBpedia links and posters; default `data_home()`
-               posters:bool=True, # Add poster features (colour histograms) when posters are on disk
+               posters:bool=True, # Add poster features (EfficientNet-Lite0's, pretrained) when posters are on disk
                links:bool=True, # Add link embeddings of the DBpedia links (and the link table, for `explain`)
                seed:int=42, # Random seed of the link embeddings and the hybrid
                **kwargs, # Other `Hybrid` hyperparameters: cf, ranker, content, refit, show_progress, ...

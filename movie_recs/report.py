@@ -51,7 +51,7 @@ CONTENT_MAX_RATINGS = 2_000_000  # above this the demo leaves out the content mo
 DEMO_KEYS = {'global-mean': 'global mean', 'biases': 'biases', 'most-popular': 'most popular', 'random': 'random',
              'mf': 'mf', 'ease': 'topn (EASE)', 'ials': 'iALS (implicit)', 'nn': 'nn', 'blend': 'best (BPMF + MF blend)',
              'fastai': 'fastai collab_learner', 'link-taste': 'link taste (logreg)',
-             'poster-taste': 'poster taste (logreg on colour histograms)', 'hybrid': 'hybrid (MF + content)',
+             'poster-taste': 'poster taste (logreg on pretrained poster features)', 'hybrid': 'hybrid (MF + content)',
              'hybrid-topn': 'hybrid (EASE + content)'}  # what `movie_recs demo --models` takes -> the table's names
 
 def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
@@ -76,7 +76,7 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
     if lt is not None:  # without the DBpedia links (offline) there is no link taste model
         vectors = _link_vectors(ml, 60, home)
         models['link taste (logreg)'] = (lambda: links.TasteRanker(vectors), 'topn')
-    if pv is not None: models['poster taste (logreg on colour histograms)'] = (lambda: links.TasteRanker(pv), 'topn')
+    if pv is not None: models['poster taste (logreg on pretrained poster features)'] = (lambda: links.TasteRanker(pv), 'topn')
     hyb = lambda **kw: hybrid.Hybrid(feats, lt, show_progress=False, **kw)
     return models | {'hybrid (MF + content)': (lambda: hyb(), 'rating'),
                      'hybrid (EASE + content)': (lambda: hyb(ranker='topn'), 'topn')}
