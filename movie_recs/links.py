@@ -24,9 +24,9 @@ from .data import link_table, load_movielens, match_titles, random_split, read_d
 from .evaluation import MostPopular, ranking_metrics
 
 # %% auto #0
-__all__ = ['link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'train_link_net', 'LinkEmbeddings',
-           'holdout_links', 'link_prediction', 'taste_scores', 'TasteRanker', 'evaluate_taste', 'parse_gross',
-           'parse_percent', 'movie_attributes', 'wikipedia_attributes', 'attribute_regression']
+__all__ = ['KIND_GROUPS', 'link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'train_link_net', 'LinkEmbeddings',
+           'link_coverage', 'holdout_links', 'link_prediction', 'taste_scores', 'TasteRanker', 'evaluate_taste',
+           'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes', 'attribute_regression']
 
 # %% ../nbs/04_link_embeddings.ipynb #935dd692
 _log = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ class LinkEmbeddings(Model):
     "Movies and the pages they link to in one space: cosine +1 for a true link, -1 for a random pair."
     kind = 'links'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False
-    _params = ('n_factors', 'negative_ratio', 'min_count', 'epochs', 'batch_size', 'lr', 'negatives', 'block', 'seed')
+    _params = ('n_factors', 'negative_ratio', 'min_count', 'epochs', 'batch_size', 'lr', 'negatives', 'block',
+               'genre_only_movies', 'centre', 'seed')
     def __init__(self, *, n_factors:int=50, # Dimensions of the embeddings
                  negative_ratio:int=10, # Random non-pairs per true pair
                  min_count:int=3, # Drop links that fewer movies have
@@ -180,11 +181,14 @@ class LinkEmbeddings(Model):
                  lr:float=0.05, # NAdam learning rate
                  negatives:str='block', # 'block' or 'independent' (see `train_link_net`)
                  block:int=64, # Side of a negative block
+                 genre_only_movies:bool=False, # Also train movies whose only links are genres (never their neighbours)
+                 centre:bool=False, # Subtract the mean movie vector before the cosines of `similar`
                  seed:int=42, # Seeds the weights, batches and negatives
                  show_progress:bool=False, # Show a progress bar while training
                 ):
         self.n_factors, self.negative_ratio, self.min_count, self.epochs = n_factors, negative_ratio, min_count, epochs
         self.batch_size, self.lr, self.negatives, self.block = batch_size, lr, negatives, block
+        self.genre_only_movies, self.centre = genre_only_movies, centre
         self.seed, self.show_progress = seed, show_progress
 
 # %% ../nbs/04_link_embeddings.ipynb #93e99809
@@ -202,18 +206,35 @@ def _kinds(links, names):
          .agg(lambda s: ', '.join(sorted(set(map(str, s))))))
     return k.reindex(names).fillna('').to_numpy(dtype=str)
 
+# %% ../nbs/04_link_embeddings.ipynb #ebe4810d
+KIND_GROUPS = {'person': ('starring', 'director', 'writer', 'producer', 'musicComposer', 'cinematography', 'editing'),
+               'company': ('distributor',), 'page': ('wikipedia',), 'tag': ('tag',), 'genre': ('genre',)}
+_GROUP = {k: g for g, ks in KIND_GROUPS.items() for k in ks}
+
+def link_coverage(links:pd.DataFrame, # movie, link[, kind], e.g. `link_table(...).links`
+                  min_count:int=3, # Links that fewer movies have do not count (training drops them)
+                 ) -> pd.DataFrame: # Indexed by movie: links per group (person, company, page, tag, genre), and `real`
+    "How many links of each kind group every movie has; `real` is True where it has any beyond its genres."
+    p = link_pairs(links, min_count).merge(links[['movie', 'link'] + (['kind'] if 'kind' in links else [])])
+    group = p.kind.astype(str).map(_GROUP).fillna('page') if 'kind' in p else pd.Series('page', index=p.index)
+    c = pd.crosstab(p.movie, group.to_numpy()).reindex(columns=list(KIND_GROUPS), fill_value=0)
+    return c.assign(real=c.drop(columns='genre').sum(axis=1) > 0).rename_axis(index='movie', columns=None)
+
 # %% ../nbs/04_link_embeddings.ipynb #f959d486
 @patch
 def fit(self:LinkEmbeddings, links:pd.DataFrame, # movie, link[, kind], e.g. `link_table(...).links`
         movies:pd.DataFrame|None=None, # MovieLens movies (movie, title), to answer by title
        ) -> LinkEmbeddings:
-    "Learn movie and link vectors from the link table `links`; the movies it has links for are the vocabulary."
-    pairs = link_pairs(links, self.min_count)
-    if not len(pairs): raise ValueError(f"No link is shared by {self.min_count} or more movies: nothing to learn. "
-                                        "Pass more links or a lower `min_count`.")
+    "Learn movie and link vectors from `links`; the vocabulary is the movies with links beyond genres (see `genre_only_movies`)."
+    cov = link_coverage(links, self.min_count)
+    self.genre_only = np.sort(cov.index[~cov.real].to_numpy()).astype('int32')
+    pairs = link_pairs(links if self.genre_only_movies else links[~links.movie.isin(self.genre_only)], self.min_count)
+    if not len(pairs): raise ValueError(f"No link is shared by {self.min_count} or more movies with links beyond genres "
+                                        f"({len(self.genre_only):,} movies have only genres): nothing to learn. Pass "
+                                        "more links, a lower `min_count`, or `genre_only_movies=True`.")
     self.movies = Vocab(np.sort(pairs.movie.unique()).astype('int32'), 'movie')
     self.links = Vocab(np.sort(pairs.link.unique()).astype(str), 'link')
-    self.titles = _titles(movies, self.movies.ids)
+    self.titles = _titles(movies, np.union1d(self.movies.ids, self.genre_only))
     self.pairs_ = np.stack([self.movies.index(pairs.movie.to_numpy()),
                             self.links.index(pairs.link.to_numpy())]).astype('int32')
     self.counts = np.bincount(self.pairs_[1], minlength=len(self.links)).astype('int32')
@@ -231,25 +252,48 @@ def _set_vectors(self:LinkEmbeddings, movie_emb, link_emb):
     self.movie_emb, self.link_emb = np.asarray(movie_emb, 'float32'), np.asarray(link_emb, 'float32')
     unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     self.movie_unit, self.link_unit = unit(self.movie_emb), unit(self.link_emb)
+    self.movie_sim = unit(self.movie_unit - self.movie_unit.mean(0)) if self.centre else self.movie_unit
 
 # %% ../nbs/04_link_embeddings.ipynb #6790ad6b
 @patch
 def movie_vectors(self:LinkEmbeddings) -> MovieVectors:
-    "The unit-length movie vectors as `MovieVectors` (row `i` is movie `ids[i]`)."
+    "The unit-length movie vectors as `MovieVectors` (row `i` is movie `ids[i]`), as trained: not centred."
     return MovieVectors(self.movies.ids, self.movie_unit, 'links')
 
 # %% ../nbs/04_link_embeddings.ipynb #6a878eea
 @patch
-def find(self:LinkEmbeddings, movie:str|int, # A title as a fan types it, or a movie id
-        ) -> int: # A movie id the model has a vector for
-    "Resolve a title or id to a movie with link vectors; unknown ones raise a `KeyError` naming the closest titles."
+def _lookup(self:LinkEmbeddings, movie:str|int) -> int:
+    "The movie id of a title or id among the movies trained or left out for having only genre links."
     if isinstance(movie, (int, np.integer)) or str(movie).strip().isdigit():
+        if int(movie) in set(self.genre_only.tolist()): return int(movie)
         return int(self.movies.ids[self.movies.index(int(movie))])
     if self.titles is None:
         raise KeyError(f"Cannot look up {movie!r}: the model was fitted without `movies`, so it knows no titles. "
                        "Pass a movie id, or fit with `movies=`.")
     links_per_movie = np.bincount(self.pairs_[0], minlength=len(self.movies))
-    return find_movie(self.titles, movie, links_per_movie[self.movies.index(self.titles.movie.to_numpy())])
+    pos = self.movies.index(self.titles.movie.to_numpy(), missing='mask')
+    return find_movie(self.titles, movie, np.where(pos >= 0, links_per_movie[np.maximum(pos, 0)], 0))
+
+@patch
+def has_links(self:LinkEmbeddings, movie:str|int, # A title or id
+             ) -> bool: # False for a movie whose only links are its genres
+    "Whether the model learned `movie` from links beyond its genres (people, companies, pages, tags)."
+    return self._lookup(movie) not in set(self.genre_only.tolist())
+
+@patch
+def _genre_only_error(self:LinkEmbeddings, m:int) -> KeyError:
+    name = self.title([m])[0] if self.titles is not None else f'movie {m}'
+    return KeyError(f"{name} (movie {m}) has only genre links: the link model knows nothing else about it, so its "
+                    "neighbours would be any movies of the same genres. Ask a model that learned it from ratings or "
+                    "posters: `similar(movie, fallback=model)`, or `movie_recs similar --fallback DIR`.")
+
+@patch
+def find(self:LinkEmbeddings, movie:str|int, # A title as a fan types it, or a movie id
+        ) -> int: # A movie id the model has a vector for
+    "Resolve a title or id to a movie with link vectors; unknown ones raise a `KeyError` naming the closest titles."
+    m = self._lookup(movie)
+    if m not in self.movies: raise self._genre_only_error(m)
+    return m
 
 # %% ../nbs/04_link_embeddings.ipynb #4a267871
 @patch
@@ -264,6 +308,29 @@ def _link(self:LinkEmbeddings, name:str):
     raise KeyError(f"Unknown link {name!r}." + (f" Closest links: {'; '.join(close)}." if close else '')
                    + f" Give a name as Wikipedia titles the page, e.g. {str(self.links.ids[np.argmax(self.counts)])!r}.")
 
+# %% ../nbs/04_link_embeddings.ipynb #38042292
+@patch
+def similar(self:LinkEmbeddings, movie:str|int, # A title such as "Star Wars (1977)", or a movie id
+            n:int=10, # How many
+            fallback=None, # A model with movie vectors (or `MovieVectors`) to answer for a genre-only movie
+           ) -> pd.DataFrame: # movie, title, score (cosine), best first; the movie itself left out
+    "The `n` movies with links closest to `movie`; a genre-only movie is answered by `fallback`, or refused."
+    m = self._lookup(movie)
+    if not self.has_links(m):
+        if fallback is None: raise self._genre_only_error(m)
+        _log.warning("%s has only genre links; its neighbours come from the %s model", self.title([m])[0],
+                     getattr(fallback, 'kind', None) or getattr(fallback, 'name', 'fallback'))
+        out = fallback.similar(m, n)
+        out = out.assign(title=self.title(out.movie)) if 'title' not in out else out
+        out.attrs['answered_by'] = getattr(fallback, 'kind', None) or getattr(fallback, 'name', 'fallback')
+        return out[['movie', 'title', 'score']]
+    s = self.movie_sim @ self.movie_sim[self.movies.index(m)]
+    drop = self.movies.index(np.append(self.genre_only, m), missing='mask')  # never a genre-only neighbour
+    s[drop[drop >= 0]] = -np.inf
+    top, val = top_n(s[None], n)
+    top, val = top[0][np.isfinite(val[0])], val[0][np.isfinite(val[0])]
+    return pd.DataFrame({'movie': self.movies.ids[top], 'title': self.title(self.movies.ids[top]), 'score': val})
+
 # %% ../nbs/04_link_embeddings.ipynb #b5ad3942
 @patch
 def similar_movies(self:LinkEmbeddings, query:str|int, # A title such as "Star Wars (1977)", or a movie id
@@ -273,30 +340,47 @@ def similar_movies(self:LinkEmbeddings, query:str|int, # A title such as "Star W
     return self.similar(query, n)
 
 # %% ../nbs/04_link_embeddings.ipynb #e632034a
+_PREFERRED = ('person', 'company', 'page')
+
+@patch
+def _link_mask(self:LinkEmbeddings, groups) -> np.ndarray:
+    "Which links appear under a kind of one of the kind `groups` (person, company, page, tag, genre)."
+    kinds = {k for g in groups for k in KIND_GROUPS[g]}
+    return np.array([bool(kinds & set(k.split(', '))) or (not k and 'page' in groups) for k in self.kinds.astype(str)])
+
 @patch
 def similar_links(self:LinkEmbeddings, name:str, # A link name such as "George Lucas"
                   n:int=10, # How many
+                  kind:str|None=None, # 'person', 'company', 'page', 'tag', 'genre', several comma-separated, or 'all';
+                                      # None: people, companies and pages first, then the rest
                  ) -> pd.DataFrame: # link, kinds, movies (how many link to it), score (cosine), best first
-    "The `n` links whose vectors are closest to link `name`'s."
+    "The `n` links whose vectors are closest to link `name`'s, of the kinds asked for."
+    groups = tuple(KIND_GROUPS) if kind == 'all' else _PREFERRED if kind is None else tuple(kind.replace(' ', '').split(','))
+    bad = [g for g in groups if g not in KIND_GROUPS]
+    if bad: raise ValueError(f"Unknown link kind {', '.join(map(repr, bad))}: use {', '.join(KIND_GROUPS)}, several "
+                             "comma-separated, or 'all'.")
     i = self._link(name)
     s = self.link_unit @ self.link_unit[i]
-    s[i] = -np.inf
-    top, val = top_n(s[None], n)
-    top, val = top[0][np.isfinite(val[0])], val[0][np.isfinite(val[0])]
-    return pd.DataFrame({'link': self.links.ids[top], 'kinds': self.kinds[top], 'movies': self.counts[top], 'score': val})
+    mask = self._link_mask(groups)
+    rank = s + 4.0 * mask if kind is None else np.where(mask, s, -np.inf)  # cosines lie in [-1, 1]: preferred first
+    rank[i] = -np.inf
+    top, val = top_n(rank[None], n)
+    top = top[0][np.isfinite(val[0])]
+    return pd.DataFrame({'link': self.links.ids[top], 'kinds': self.kinds[top], 'movies': self.counts[top], 'score': s[top]})
 
 # %% ../nbs/04_link_embeddings.ipynb #d7f7ffd7
 @patch
 def _arrays(self:LinkEmbeddings) -> dict:
     return dict(movie_emb=self.movie_emb, link_emb=self.link_emb, link_names=self.links.ids.astype(str),
                 link_counts=self.counts, link_kinds=self.kinds.astype(str), pairs=self.pairs_,
-                losses=np.asarray(self.losses, 'float64'))
+                losses=np.asarray(self.losses, 'float64'), genre_only=self.genre_only)
 
 @patch
 def _load_arrays(self:LinkEmbeddings, a:dict):
     self.links = Vocab(a['link_names'], 'link')
     self.counts, self.kinds, self.pairs_ = a['link_counts'], a['link_kinds'], a['pairs']
     self.losses = a['losses'].tolist()
+    self.genre_only = a['genre_only'] if 'genre_only' in a else np.zeros(0, 'int32')  # saved before issue 15: none
     self._set_vectors(a['movie_emb'], a['link_emb'])
 
 # %% ../nbs/04_link_embeddings.ipynb #364945ee
