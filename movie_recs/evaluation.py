@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_evaluation.ipynb #7c2ab14f
 from __future__ import annotations
-import copy, time
+import copy, re, time
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +12,14 @@ import pandas as pd
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 
-from .core import Model, Split, register, require_columns
+from .core import Model, MovieVectors, Split, normalise_title, parse_title, register, require_columns, top_n
 from .data import kfold, read_ratings, read_table
 
 # %% auto #0
 __all__ = ['rmse', 'mae', 'precision_at_k', 'recall_at_k', 'hit_rate', 'reciprocal_rank', 'average_precision', 'ndcg_at_k',
-           'hit_matrix', 'ranking_metrics', 'coverage', 'novelty', 'intra_list_diversity', 'GlobalMean', 'Biases',
-           'MostPopular', 'RandomRanker', 'drop_unknown', 'evaluate', 'cross_validate', 'compare', 'evaluate_files']
+           'hit_matrix', 'ranking_metrics', 'coverage', 'novelty', 'intra_list_diversity', 'franchise_key',
+           'franchise_groups', 'franchise_recall', 'GlobalMean', 'Biases', 'MostPopular', 'RandomRanker',
+           'drop_unknown', 'evaluate', 'cross_validate', 'compare', 'evaluate_files']
 
 # %% ../nbs/07_evaluation.ipynb #49217378
 def _pair(y, yhat):
@@ -167,6 +168,54 @@ def intra_list_diversity(recs:pd.DataFrame, # user, movie, rank
         iu = np.triu_indices(len(X), 1)
         out.append((1 - jac[iu]).mean())
     return float(np.mean(out)) if out else 0.0
+
+# %% ../nbs/07_evaluation.ipynb #8a896952
+_SEQUEL = re.compile(r'(?:\s+(?:part|chapter|episode|vol|volume))?\s+(?:\d+|[ivx]+)$')
+
+def _plain(title): return re.sub(r'^(the|a|an) ', '', normalise_title(title))
+
+def franchise_key(title:str, # A MovieLens title, e.g. "Star Wars: Episode V - The Empire Strikes Back (1980)"
+                 ) -> str: # The series name, normalised: 'star wars'
+    "The series a title belongs to: the part before a colon or dash, normalised, without a sequel number."
+    base = re.sub(r'\s*\([^)]*\)', '', parse_title(str(title))[0])
+    k = _plain(re.split(r': | - ', base, maxsplit=1)[0])
+    while _SEQUEL.search(k) and _SEQUEL.sub('', k): k = _SEQUEL.sub('', k)
+    return k
+
+def franchise_groups(movies:pd.DataFrame, # movie, title
+                    ) -> pd.DataFrame: # movie, title, franchise, plain (the normalised whole title)
+    "The movies of every franchise of `movies`: a series name shared by two or more different titles."
+    require_columns(movies, ['movie', 'title'], 'movies')
+    t = movies.title.astype(str)
+    mv = movies[['movie', 'title']].assign(franchise=t.map(franchise_key), plain=t.map(_plain))
+    keep = mv.groupby('franchise').plain.transform('nunique') >= 2
+    return mv[keep].sort_values(['franchise', 'movie'], kind='stable').reset_index(drop=True)
+
+# %% ../nbs/07_evaluation.ipynb #75a935c5
+def franchise_recall(vectors:MovieVectors, # Movie vectors of any model (cosine neighbours)
+                     groups:pd.DataFrame, # `franchise_groups(movies)`
+                     n:int=10, # Neighbours per movie
+                     pool:np.ndarray|None=None, # Movie ids to search among (and ask for); default all of `vectors`'
+                    ) -> pd.DataFrame: # movie, franchise, mates (in the pool), found (in the top n), recall
+    "For each franchise movie of the pool: the share of its franchise mates (at most `n`) among its `n` nearest neighbours."
+    ids = np.sort(vectors.ids if pool is None else np.intersect1d(vectors.ids, pool))
+    V = vectors.vectors[vectors.vocab.index(ids)].astype('float64')
+    V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+    g = groups[groups.movie.isin(ids)]
+    g = g[g.groupby('franchise').plain.transform('nunique') >= 2]
+    cols = ['movie', 'franchise', 'mates', 'found', 'recall']
+    if not len(g): return pd.DataFrame(columns=cols)
+    q = np.searchsorted(ids, g.movie.to_numpy())
+    s = V[q] @ V.T
+    s[np.arange(len(q)), q] = -np.inf
+    top = ids[top_n(s, n)[0]]
+    fr, plain, movie = g.franchise.to_numpy(), g.plain.to_numpy(), g.movie.to_numpy()
+    rows = []
+    for i in range(len(g)):
+        mates = movie[(fr == fr[i]) & (plain != plain[i])]
+        found = int(np.isin(mates, top[i]).sum())
+        rows.append((movie[i], fr[i], len(mates), found, found / min(len(mates), n)))
+    return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/07_evaluation.ipynb #7d7b25d1
 def _pair_positions(model:Model, uids, iids, unknown:str) -> tuple:
