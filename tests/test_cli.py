@@ -45,12 +45,18 @@ def mf(home, tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def links(home, tmp_path_factory):
-    "Link embeddings of ml-latest-small's movies, trained for a few epochs."
+def links_run(home, tmp_path_factory):
+    "`train links` of ml-latest-small's movies for a few epochs: (the model folder, the finished command)."
     out = tmp_path_factory.mktemp('links')/'links'
     r = run('train', 'links', '--out', out, '--epochs', '5', home=home)
     assert r.returncode == 0, r.stderr[-3000:]
-    return out
+    return out, r
+
+
+@pytest.fixture(scope='module')
+def links(links_run):
+    "Link embeddings of ml-latest-small's movies, trained for a few epochs."
+    return links_run[0]
 
 
 # --- starting fast --------------------------------------------------------------------------------------------------
@@ -296,6 +302,81 @@ def test_links_similar_links_and_titles(home, links):
     assert r.returncode == 2 and 'ranks=False' in r.stderr, r.stderr
 
 
+# --- issue 15: link embeddings a movie fan trusts -------------------------------------------------------------------
+
+PERSON = {'starring', 'director', 'writer', 'producer', 'musicComposer', 'cinematography', 'editing'}
+COVERAGE = (r'^links: ([\d,]+) of 9,742 movies have links beyond genres \(people, companies, pages, (\S+) tags\) and are in '
+            r'the model; ([\d,]+) have only genres and are left out \(similar answers them with --fallback\)')
+
+
+def test_similar_links_of_one_kind(home, links):
+    "`similar --link NAME --kind person` gives only people; an unknown kind lists the kinds; --kind needs --link."
+    r = run('similar', '--model', links, '--link', 'George Lucas', '--kind', 'person', '-n', '8', '--json', home=home)
+    rows = json.loads(r.stdout)
+    assert len(rows) == 8 and all(PERSON & set(row['kinds'].split(', ')) for row in rows), r.stdout + r.stderr
+    rows = json.loads(run('similar', '--model', links, '--link', 'George Lucas', '--kind', 'tag', '--json', home=home).stdout)
+    assert rows and all(row['kinds'] == 'tag' for row in rows), rows
+    r = run('similar', '--model', links, '--link', 'George Lucas', '--kind', 'bogus', home=home)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+    assert "movie_recs: error: Unknown link kind 'bogus': use person, company, page, tag, genre" in r.stderr, r.stderr
+    r = run('similar', '--model', links, '--movie', 'Toy Story (1995)', '--kind', 'person', home=home)
+    assert r.returncode == 2 and '--link' in r.stderr and 'give --link NAME too' in r.stderr, r.stderr
+    assert '--kind KIND' in run('similar', '--help', home=home).stdout
+
+
+def test_similar_genre_only_movie_and_fallback(home, links, mf):
+    "A movie with only genre links is refused without --fallback, and answered by the --fallback model with it, said on stderr."
+    from movie_recs.core import load
+    movie = int(load(links).genre_only[0])
+    r = run('similar', '--model', links, '--movie', movie, home=home)
+    assert r.returncode == 2 and 'only genre links' in r.stderr and '--fallback DIR' in r.stderr, r.stderr
+    assert 'Traceback' not in r.stderr and not r.stdout, r.stderr
+    r = run('similar', '--model', links, '--movie', movie, '--fallback', mf, '-n', '4', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ROWS and len(lines) == 5, r.stdout
+    assert f'(movie {movie})' not in r.stderr and f'has only genre links; its neighbours come from the mf model in {mf}' in r.stderr
+    assert len(r.stderr.splitlines()) == 1, 'the answered-by line is said once'
+    r = run('similar', '--model', links, '--movie', movie, '--fallback', mf, '-n', '4', '--json', home=home)
+    assert [list(row) for row in json.loads(r.stdout)] == [ROWS] * 4 and 'mf model' in r.stderr, r.stdout
+    r = run('similar', '--model', mf, '--movie', movie, '--fallback', mf, home=home)
+    assert r.returncode == 2 and '--fallback is for a link-embedding model' in r.stderr, r.stderr
+    r = run('similar', '--model', links, '--movie', movie, '--fallback', '/nonexistent/model', home=home)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr
+
+
+def test_train_links_says_its_coverage(links_run):
+    "`train links` says how many movies it learned from links and how many it left out, as the saved model has them."
+    from movie_recs.core import load
+    out, r = links_run
+    m, got = load(out), re.match(COVERAGE, r.stdout)
+    assert got and got.group(2) == 'ml-latest-small', r.stdout
+    assert (int(got.group(1).replace(',', '')), int(got.group(3).replace(',', ''))) == (len(m.movies), len(m.genre_only))
+    assert r.stdout.splitlines()[-1].startswith('saved LinkEmbeddings('), r.stdout
+
+
+def test_train_links_tags_of_another_release(home, shared, links_run, tmp_path):
+    "`--tags` takes a MovieLens zip (ml-10m's movies and tags): more movies have links; a release without tags is refused."
+    zip_ = shared/'movielens'/'ml-10M100K-movies-tags.zip'
+    r = run('train', 'links', '--tags', zip_, '--epochs', '1', '--out', tmp_path/'l', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got, default = re.match(COVERAGE, r.stdout), re.match(COVERAGE, links_run[1].stdout)
+    assert got and got.group(2) == zip_.name, r.stdout
+    assert int(got.group(1).replace(',', '')) > int(default.group(1).replace(',', '')), (got.group(0), default.group(0))
+    r = run('train', 'links', '--tags', shared/'movielens'/'ml-1m-meta', '--out', tmp_path/'m', home=home)
+    assert r.returncode == 2 and 'this release has no tags' in r.stderr and not (tmp_path/'m').exists(), r.stderr
+
+
+def test_train_links_tags_default_to_ml_10m_when_downloaded(tmp_path):
+    "With ml-10m in the data home, `train links` takes its tags by default; without it, the catalogue's own."
+    from movie_recs.cli import _tags_release
+    assert _tags_release(tmp_path/'empty') is None
+    folder = tmp_path/'h'/'downloads'/'ml-10m'
+    folder.mkdir(parents=True)
+    (folder/'ml-10m.zip').write_bytes(b'')
+    assert _tags_release(tmp_path/'h') == 'ml-10m'
+
+
 def test_predict_needs_a_rating_model(home, tmp_path, mf):
     "A command that needs an ability the model lacks says so, before any training, with exit status 2."
     (tmp_path/'r.csv').write_text('user,item,rating\n1,1,4\n1,2,3\n2,1,5\n2,3,2\n')
@@ -428,7 +509,9 @@ def test_demo_on_a_synthetic_archive(home, synthetic, tmp_path):
     r = run('demo', '--quick', '--data', synthetic, '--out', tmp_path/'report', home=home)
     assert r.returncode == 0, r.stderr[-2000:]
     assert '30,000' in r.stdout and 'ml-synth-30k' in (tmp_path/'report'/'report.html').read_text()
-    assert '\nmf ' in r.stdout and 'skipped' not in r.stdout, r.stdout
+    assert '\nmf ' in r.stdout and 'skipped mf' not in r.stdout, r.stdout
+    # the synthetic movies share no ids with the DBpedia links of the ML-1M movies: the report says so, and goes on
+    assert 'skipped DBpedia links' not in r.stdout or 'match too few' in r.stdout, r.stdout
     r = run('demo', '--quick', '--data', synthetic, '--out', tmp_path/'small', home=home, MOVIE_RECS_MEMORY='1M')
     assert r.returncode == 0, r.stderr[-2000:]
     assert 'skipped mf: MF (\'mf\') on' in r.stdout and 'more than the 1.0 MB set by MOVIE_RECS_MEMORY' in r.stdout
