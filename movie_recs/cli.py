@@ -345,6 +345,31 @@ def _construct(cls, kw:dict, what:str):
     if bad: raise ValueError(f"{what} has no parameter(s) {', '.join(bad)}; its parameters: {', '.join(cls._params)}.")
     return cls(**kw)
 
+# %% ../nbs/10_cli.ipynb #c04c205f
+def _downloaded(name:str, # A registry dataset, e.g. 'ml-10m'
+                home=None, # The data home (default `$MOVIE_RECS_HOME` or ~/.movie_recs)
+               ) -> bool:
+    "Whether the data home holds every file of registry dataset `name` (they are not read)."
+    from movie_recs.download import DATASETS, data_home
+    return all((data_home(home)/'downloads'/name/r.fname).exists() for r in DATASETS[name].files)
+
+def _tags_release(home) -> str|None:
+    "The release whose tags `train links` adds by default: ml-10m if the data home has it, else None (the catalogue's)."
+    return 'ml-10m' if _downloaded('ml-10m', home) else None
+
+def _coverage_line(m, # A fitted `LinkEmbeddings`
+                   catalogue:int, # Movies in the catalogue it was trained on
+                   tags:str, # Where the tags came from, e.g. 'ml-10m'
+                  ) -> str:
+    "What `train links` says after training: how many movies the model learned from links, and how many it left out."
+    genre_only = set(m.genre_only.tolist())
+    real = sum(int(i) not in genre_only for i in m.movies.ids)
+    rest = catalogue - real - len(genre_only)
+    fate = "are trained too (genre_only_movies), but are nobody's neighbour" if m.genre_only_movies else 'are left out'
+    return (f"links: {real:,} of {catalogue:,} movies have links beyond genres (people, companies, pages, {tags} tags) "
+            f"and are in the model; {len(genre_only):,} have only genres and {fate} (similar answers them with --fallback)"
+            + (f"; {rest:,} have no link that {m.min_count} or more movies share, and are left out too" if rest else ''))
+
 # %% ../nbs/10_cli.ipynb #0e6fdb4d
 def _is_ratings_file(data:str) -> bool:
     "Whether `--data` names a plain ratings file rather than a release."
@@ -373,17 +398,21 @@ def _train_links(args:argparse.Namespace):
     from movie_recs.data import fetch, link_table, load_movielens, read_dbpedia, read_wikipedia
     from movie_recs.links import LinkEmbeddings
     ml = load_movielens(args.movies or 'ml-latest-small', args.home)
-    tags = load_movielens(args.tags, args.home).tags if args.tags else ml.tags
+    src = args.tags or _tags_release(args.home)
+    tags = ml.tags if src is None else load_movielens(src, args.home).tags
+    if tags is None and args.tags:
+        raise ValueError(f"{args.tags}: this release has no tags; give --tags one that has (ml-10m, ml-latest-small, or "
+                         "a MovieLens folder or zip with tags.csv or tags.dat).")
     if args.data: lt = link_table(ml.movies, tags=tags, wikipedia=read_wikipedia(args.data))
     else: lt = link_table(ml.movies, read_dbpedia(fetch('dbpedia-ml1m', args.home, show_progress=False)), tags=tags)
     m = _construct(LinkEmbeddings, _params(args, epochs=60, show_progress=args.verbose), 'LinkEmbeddings')
-    return m.fit(lt.links, ml.movies)
+    m.fit(lt.links, ml.movies)
+    print(_coverage_line(m, len(ml.movies), Path(str(src or ml.name)).name))
+    return m
 
 def _poster_release(home) -> str:
     "The release whose genres label the posters by default: ml-1m if the data home has it, else ml-latest-small."
-    from movie_recs.download import DATASETS, data_home
-    have = all((data_home(home)/'downloads'/'ml-1m'/r.fname).exists() for r in DATASETS['ml-1m'].files)
-    return 'ml-1m' if have else 'ml-latest-small'
+    return 'ml-1m' if _downloaded('ml-1m', home) else 'ml-latest-small'
 
 def _train_posters(args:argparse.Namespace):
     """A poster model of a poster folder (`--data`, default the data home's) labelled with `--movies`' genres: by default
@@ -436,7 +465,8 @@ def _train_parser(sub, common):
     t.add_argument('--model', default='mf', help="collab: the model kind, e.g. mf, or best (an unknown kind lists them)")
     t.add_argument('--movies', help='links: release whose movies are the catalogue (default ml-latest-small); '
                    "posters: release with the posters' genres (default ml-1m if the data home has it, else ml-latest-small)")
-    t.add_argument('--tags', help='links: release whose tags to add (default: the catalogue release)')
+    t.add_argument('--tags', help='links: release whose tags to add, a registry name or MovieLens folder/zip (default: '
+                   'ml-10m when the data home has it, else the catalogue release)')
     t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 60, posters: 10 of the head "
                    "on pretrained features, 6 for a network trained from scratch with --param arch=tiny)")
     t.add_argument('--backbone', help="posters: a pretrained backbone (efficientnet_lite0, or resnet18/34/50, vgg16 with "
@@ -579,27 +609,72 @@ def _predict_parser(sub, common):
     p.set_defaults(func=predict_cmd)
 
 # %% ../nbs/10_cli.ipynb #6b66c251
+_LINK_KINDS = ('person', 'company', 'page', 'tag', 'genre')  # movie_recs.links.KIND_GROUPS, without importing torch here
+
 def similar_cmd(args:argparse.Namespace):
     "Movies most similar to `--movie` (or links to `--link`, for a links model), from a saved model."
     from movie_recs.core import load
     if (args.movie is None) == (args.link is None):
         raise ValueError("Give exactly one of --movie TITLE_OR_ID or --link NAME.")
+    if args.kind is not None and args.link is None:
+        raise ValueError(f"--kind {args.kind} restricts the links found for --link NAME; give --link NAME too "
+                         f"(e.g. --link 'George Lucas' --kind person), or drop --kind.")
+    if args.fallback is not None and args.link is not None:
+        raise ValueError("--fallback DIR answers --movie for a movie with only genre links; drop it with --link.")
     m = load(args.model)
     if args.link is not None:
         if not hasattr(m, 'similar_links'):
             raise ValueError(f"{args.model}: --link needs a link-embedding model (movie_recs train links); "
                              f"this is a {m.kind!r} model.")
-        return print(render(_ranked(m.similar_links(args.link, args.n)), args.json))
+        return print(render(_ranked(m.similar_links(args.link, args.n, kind=args.kind)), args.json))
     require(m, 'has_vectors', 'similar', args.model)
-    print(render(_ranked(m.similar(args.movie, args.n)), args.json))
+    res = m.similar(args.movie, args.n) if args.fallback is None else _similar_or_fallback(m, args)
+    print(render(_ranked(res), args.json))
+
+def _similar_or_fallback(m, # A links model
+                         args:argparse.Namespace, # `--movie`, `-n` and `--fallback DIR`
+                        ):
+    "`m.similar(--movie)`, answered by the saved model in `--fallback` for a genre-only movie, which stderr names."
+    from movie_recs.core import load
+    if not hasattr(m, 'has_links'):
+        raise ValueError(f"{args.model}: --fallback is for a link-embedding model (movie_recs train links), whose "
+                         f"movies with only genre links it answers; this {m.kind!r} model answers every movie it "
+                         "knows itself: drop --fallback.")
+    fb = load(args.fallback)
+    require(fb, 'has_vectors', 'similar --fallback', args.fallback)
+    with _caught('movie_recs.links') as said:  # the library's warning, said once below with the folder added
+        res = m.similar(args.movie, args.n, fallback=fb)
+    if 'answered_by' in res.attrs:
+        why = said[-1].getMessage() if said else (f"{args.movie} has only genre links; its neighbours come from the "
+                                                  f"{res.attrs['answered_by']} model")
+        print(f"{why} in {args.fallback}", file=sys.stderr)
+    return res
+
+@contextmanager
+def _caught(name:str, # A logger, e.g. 'movie_recs.links'
+           ):
+    "Collect the warnings logger `name` gives in the block (a list of records) instead of printing them."
+    said, log = [], logging.getLogger(name)
+    h = logging.Handler(logging.WARNING)
+    h.emit = said.append
+    propagate, log.propagate = log.propagate, False
+    log.addHandler(h)
+    try: yield said
+    finally:
+        log.removeHandler(h)
+        log.propagate = propagate
 
 @_subcommand
 def _similar_parser(sub, common):
-    "movie_recs similar --model DIR (--movie TITLE | --link NAME) [...]"
+    "movie_recs similar --model DIR (--movie TITLE [--fallback DIR] | --link NAME [--kind KIND]) [...]"
     s = sub.add_parser('similar', help='the movies (or links) closest to one, from a saved model', parents=[common])
     s.add_argument('--model', required=True, help='a saved model folder with movie vectors')
     s.add_argument('--movie', help='a title as you would type it, or a movie id')
     s.add_argument('--link', help='a link name such as "George Lucas" (links models)')
+    s.add_argument('--kind', metavar='KIND', help=f"with --link: only links of this kind: {', '.join(_LINK_KINDS)}, "
+                   "several comma-separated (person,company), or all (default: people, companies and pages first)")
+    s.add_argument('--fallback', metavar='DIR', help='with --movie, for a links model: a saved model with movie vectors '
+                   '(e.g. movie_recs train collab) that answers a movie with only genre links (said on stderr)')
     s.add_argument('-n', type=_count, default=10, help='how many (default 10)')
     s.add_argument('--json', action='store_true', help='JSON rows: movie, title, score, rank')
     s.set_defaults(func=similar_cmd)
