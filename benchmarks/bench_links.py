@@ -83,20 +83,27 @@ def main():
     ref = {th: med[th] for th in (1, 2)}
     best_th = max(ref, key=ref.get); r = ref[best_th]
     blk, ind = med['block'], med['independent']
-    ref_epoch = len(pm) * 11 / r
+    ref_epoch = len(pm) * (1 + model.negative_ratio) / r  # the reference's time for the same samples
     rows += [(f'samples/s, reference generator + same net ({best_th} thread{"s" * (best_th > 1)}; '
               f'{ref[3 - best_th]:,.0f} with {3 - best_th})', r, r, 1.0, '', ''),
              ('samples/s, ours: block negatives (default)', blk, r, blk / r, '>= 20x', blk / r >= 20),
              ('samples/s, ours: independent negatives (option; not the target)', ind, r, ind / r, '', ''),
-             (f'full training: {len(pm):,} true pairs x 11, {model.epochs} epochs (s)', full_s,
+             (f'full training: {len(pm):,} true pairs x {1 + model.negative_ratio}, {model.epochs} epochs (s)', full_s,
               ref_epoch * model.epochs, full_s / (ref_epoch * model.epochs), '< 60 s', full_s < 60)]
 
     train, test = holdout_links(links)
     held = LinkEmbeddings(show_progress=False).fit(train, movies)
     lp = link_prediction(held, test)
-    for col, name in [('auc', 'link prediction ROC AUC'), ('hit_rate', 'link prediction hit rate@10')]:
+    for col, name in [('auc', 'link prediction ROC AUC, ml-1m movies'), ('hit_rate', 'link prediction hit rate@10, ml-1m movies')]:
         e, p, rnd = lp.loc['embedding', col], lp.loc['popularity', col], lp.loc['random', col]
         rows.append((f'{name} (vs popularity; random {rnd:.3f})', e, p, e / p, '', ''))
+    small = load_movielens('ml-latest-small').movies  # what `movie_recs train links --tags <10M tags>` trains on
+    s_train, s_test = holdout_links(link_table(small, read_dbpedia(), tags=tags).links)
+    lps = link_prediction(LinkEmbeddings(show_progress=False).fit(s_train, small), s_test)
+    for col, name, target in [('auc', 'link prediction ROC AUC', 0.90), ('hit_rate', 'link prediction hit rate@10', None)]:
+        e, p, rnd = lps.loc['embedding', col], lps.loc['popularity', col], lps.loc['random', col]
+        rows.append((f'{name}, ml-latest-small movies + 10M tags (vs popularity; random {rnd:.3f})', e, p, e / p,
+                     f'>= {target}' if target else '', e >= target if target else ''))
     held_i = LinkEmbeddings(negatives="independent", show_progress=False).fit(train, movies)
     lpi = link_prediction(held_i, test)
     rows.append(('link prediction ROC AUC, independent negatives (vs popularity)', lpi.loc['embedding', 'auc'],
@@ -125,12 +132,13 @@ def main():
         ok &= met is not False
         print(f"| {name} | {fmt(o)} | {fmt(ref_)} | {ratio:.2f}x | {target} | "
               f"{'' if met == '' else 'yes' if met else 'NO'} |")
-    print(f"\nreference generator: {ref_epoch:.1f} s per epoch of {len(pm) * 11:,} samples here (the original's Keras "
+    print(f"\nreference generator: {ref_epoch:.1f} s per epoch of {len(pm) * (1 + model.negative_ratio):,} samples here (the original's Keras "
           "loop: about 66 s per epoch of 949k x 11 samples). Ours trains with one thread (see train_link_net); the "
           "reference is timed with 1 and 2 threads and the faster is used; speeds are medians of 3 interleaved runs. "
           "Link prediction: 10% of the (movie, link) pairs hidden; hit rate@10 = share of movies with a hidden link "
           "among their 10 best-scored new links. Taste: ml-latest-small random 80/20 split, liked >= 4, "
-          "disliked <= 2, relevant test ratings >= 4.")
+          "disliked <= 2, relevant test ratings >= 4. negative_ratio (3) was chosen on another split of the links "
+          "(benchmarks/sweep_link_negatives.py, seed 7), not on this one (seed 42).")
     return 0 if ok else 1
 
 
