@@ -233,11 +233,9 @@ def _print_fits(info:dict, as_json:bool):
 # %% ../nbs/10_cli.ipynb #29ba4a46
 def data_list(args:argparse.Namespace):
     "List the registry: name, cached or not, description."
-    from movie_recs.data import DATASETS, data_home
-    home = data_home(args.home)
+    from movie_recs.download import DATASETS, is_cached  # the standard library only
     for name, ds in DATASETS.items():
-        cached = all((home/'downloads'/name/r.fname).exists() for r in ds.files)
-        print(f"{name:16} {'cached ' if cached else '       '} {ds.description}")
+        print(f"{name:16} {'cached ' if is_cached(ds, args.home) else '       '} {ds.description}")
 
 # %% ../nbs/10_cli.ipynb #cf16d3f3
 def _count(text:str) -> int:
@@ -346,16 +344,10 @@ def _construct(cls, kw:dict, what:str):
     return cls(**kw)
 
 # %% ../nbs/10_cli.ipynb #c04c205f
-def _downloaded(name:str, # A registry dataset, e.g. 'ml-10m'
-                home=None, # The data home (default `$MOVIE_RECS_HOME` or ~/.movie_recs)
-               ) -> bool:
-    "Whether the data home holds every file of registry dataset `name` (they are not read)."
-    from movie_recs.download import DATASETS, data_home
-    return all((data_home(home)/'downloads'/name/r.fname).exists() for r in DATASETS[name].files)
-
 def _tags_release(home) -> str|None:
     "The release whose tags `train links` adds by default: ml-10m if the data home has it, else None (the catalogue's)."
-    return 'ml-10m' if _downloaded('ml-10m', home) else None
+    from movie_recs.download import is_cached  # the standard library only
+    return 'ml-10m' if is_cached('ml-10m', home) else None
 
 def _coverage_line(m, # A fitted `LinkEmbeddings`
                    catalogue:int, # Movies in the catalogue it was trained on
@@ -412,7 +404,8 @@ def _train_links(args:argparse.Namespace):
 
 def _poster_release(home) -> str:
     "The release whose genres label the posters by default: ml-1m if the data home has it, else ml-latest-small."
-    return 'ml-1m' if _downloaded('ml-1m', home) else 'ml-latest-small'
+    from movie_recs.download import is_cached
+    return 'ml-1m' if is_cached('ml-1m', home) else 'ml-latest-small'
 
 def _train_posters(args:argparse.Namespace):
     """A poster model of a poster folder (`--data`, default the data home's) labelled with `--movies`' genres: by default

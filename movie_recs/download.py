@@ -18,7 +18,7 @@ except ImportError: fcntl = None
 # %% auto #0
 __all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'MAX_EXTRACT_GB', 'MAX_RATIO',
            'MAX_POSTER_BYTES', 'data_home', 'Remote', 'Dataset', 'get_dataset', 'sha256sum', 'ChecksumError',
-           'download', 'safe_extract', 'fetch', 'poster_dir', 'seed_home', 'use_local_copy']
+           'download', 'safe_extract', 'fetch', 'is_cached', 'poster_dir', 'seed_home', 'use_local_copy']
 
 # %% ../nbs/02_download.ipynb #bac85d94
 def data_home(home:str|Path|None=None, # Folder to use; default `$MOVIE_RECS_HOME` or `~/.movie_recs`
@@ -276,6 +276,14 @@ def fetch(name:str|Dataset, # Registry name (see `DATASETS`) or a `Dataset`
             safe_extract(paths[0], dest)
             stamp.write_text(digest)
     return dest
+
+# %% ../nbs/02_download.ipynb #0fc60c7e
+def is_cached(name:str|Dataset, # Registry name (see `DATASETS`) or a `Dataset`
+              home:str|Path|None=None, # Data home; default `data_home()`
+             ) -> bool:
+    "Whether the data home holds every file of dataset `name` (they are neither read nor verified)."
+    ds = name if isinstance(name, Dataset) else get_dataset(name)
+    return all((data_home(home)/'downloads'/ds.name/r.fname).exists() for r in ds.files)
 
 # %% ../nbs/02_download.ipynb #3039826d
 def poster_dir(home:str|Path|None=None, # Data home; default `data_home()`

@@ -20,7 +20,7 @@ from fastprogress.fastprogress import ConsoleMasterBar, progress_bar
 from . import __version__, collab, hybrid, links, posters
 from .core import MODELS, MovieVectors, Split, TooLarge, atomic_file, fmt_size
 from .data import MovieLens, dataset_info, kfold, load_movielens, random_split, user_split
-from .download import DATASETS, data_home, fetch, poster_dir
+from .download import DATASETS, fetch, is_cached, poster_dir
 from .evaluation import (Biases, GlobalMean, MostPopular, RandomRanker, compare, drop_unknown, evaluate,
                                    ranking_metrics)
 from .sources import link_table, poster_index, read_dbpedia
@@ -398,7 +398,7 @@ def _missing_sources(content:tuple, quick:bool, home=None) -> dict:
     if lt is None:
         lost = "the 'links only' cold-start ranker and the links block of the content rankers" + (
             '' if quick else ', the link taste model and the links block of the hybrids')
-        have = all((data_home(home)/'downloads'/'dbpedia-ml1m'/r.fname).exists() for r in DATASETS['dbpedia-ml1m'].files)
+        have = is_cached('dbpedia-ml1m', home)
         out['DBpedia links (dbpedia-ml1m)'] = (
             f'in the data home, but they match too few of this release\'s movies to learn from, so {lost} are left out. '
             'They cover the MovieLens 1M movies: use a release that shares its movie ids (ml-latest-small, ml-1m, ...).'
