@@ -397,7 +397,7 @@ def _train_links(args:argparse.Namespace):
                          "a MovieLens folder or zip with tags.csv or tags.dat).")
     if args.data: lt = link_table(ml.movies, tags=tags, wikipedia=read_wikipedia(args.data))
     else: lt = link_table(ml.movies, read_dbpedia(fetch('dbpedia-ml1m', args.home, show_progress=False)), tags=tags)
-    m = _construct(LinkEmbeddings, _params(args, epochs=60, show_progress=args.verbose), 'LinkEmbeddings')
+    m = _construct(LinkEmbeddings, _params(args, epochs=120, show_progress=args.verbose), 'LinkEmbeddings')
     m.fit(lt.links, ml.movies)
     print(_coverage_line(m, len(ml.movies), Path(str(src or ml.name)).name))
     return m
@@ -460,7 +460,7 @@ def _train_parser(sub, common):
                    "posters: release with the posters' genres (default ml-1m if the data home has it, else ml-latest-small)")
     t.add_argument('--tags', help='links: release whose tags to add, a registry name or MovieLens folder/zip (default: '
                    'ml-10m when the data home has it, else the catalogue release)')
-    t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 60, posters: 10 of the head "
+    t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 120, posters: 10 of the head "
                    "on pretrained features, 6 for a network trained from scratch with --param arch=tiny)")
     t.add_argument('--backbone', help="posters: a pretrained backbone (efficientnet_lite0, or resnet18/34/50, vgg16 with "
                    "torchvision's weights); alone it saves the backbone's features only (no training)")

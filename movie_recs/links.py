@@ -172,15 +172,16 @@ class LinkEmbeddings(Model):
     kind = 'links'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False
     _params = ('n_factors', 'negative_ratio', 'min_count', 'epochs', 'batch_size', 'lr', 'negatives', 'block',
-               'genre_only_movies', 'centre', 'seed')
+               'n_models', 'genre_only_movies', 'centre', 'seed')
     def __init__(self, *, n_factors:int=50, # Dimensions of the embeddings
                  negative_ratio:int=3, # Random non-pairs per true pair (3: the best link prediction on a validation split, see below)
                  min_count:int=3, # Drop links that fewer movies have
-                 epochs:int=60, # Passes over the true pairs
+                 epochs:int=120, # Passes over the true pairs (of each net)
                  batch_size:int=16384, # True pairs per step
                  lr:float=0.05, # NAdam learning rate
                  negatives:str='block', # 'block' or 'independent' (see `train_link_net`)
                  block:int=64, # Side of a negative block
+                 n_models:int=2, # Nets trained with seeds seed, seed+1, ...; a cosine is their mean (2: see below)
                  genre_only_movies:bool=False, # Also train movies whose only links are genres (never their neighbours)
                  centre:bool=False, # Subtract the mean movie vector before the cosines of `similar`
                  seed:int=42, # Seeds the weights, batches and negatives
@@ -188,7 +189,7 @@ class LinkEmbeddings(Model):
                 ):
         self.n_factors, self.negative_ratio, self.min_count, self.epochs = n_factors, negative_ratio, min_count, epochs
         self.batch_size, self.lr, self.negatives, self.block = batch_size, lr, negatives, block
-        self.genre_only_movies, self.centre = genre_only_movies, centre
+        self.n_models, self.genre_only_movies, self.centre = n_models, genre_only_movies, centre
         self.seed, self.show_progress = seed, show_progress
 
 # %% ../nbs/04_link_embeddings.ipynb #93e99809
@@ -239,12 +240,20 @@ def fit(self:LinkEmbeddings, links:pd.DataFrame, # movie, link[, kind], e.g. `li
                             self.links.index(pairs.link.to_numpy())]).astype('int32')
     self.counts = np.bincount(self.pairs_[1], minlength=len(self.links)).astype('int32')
     self.kinds = _kinds(links, self.links.ids)
-    g = torch.Generator().manual_seed(self.seed)
-    net = LinkNet(len(self.movies), len(self.links), self.n_factors, g)
-    self.losses = train_link_net(net, torch.from_numpy(self.pairs_[0]).long(), torch.from_numpy(self.pairs_[1]).long(),
-                                 self.epochs, self.batch_size, self.negative_ratio, self.lr, self.negatives, self.block,
-                                 g, self.show_progress)
-    self._set_vectors(net.movie.weight.detach().numpy(), net.link.weight.detach().numpy())
+    if int(self.n_models) < 1: raise ValueError(f"n_models must be 1 or more, got {self.n_models!r}.")
+    nets, losses = [], []
+    for i in range(int(self.n_models)):
+        g = torch.Generator().manual_seed(self.seed + i)
+        nets.append(LinkNet(len(self.movies), len(self.links), self.n_factors, g))
+        losses.append(train_link_net(nets[-1], torch.from_numpy(self.pairs_[0]).long(),
+                                     torch.from_numpy(self.pairs_[1]).long(), self.epochs, self.batch_size,
+                                     self.negative_ratio, self.lr, self.negatives, self.block, g, self.show_progress))
+    self.losses = np.mean(losses, axis=0).tolist()  # per epoch, mean over the nets
+    w = lambda e: e.weight.detach().numpy()
+    if len(nets) == 1: self._set_vectors(w(nets[0].movie), w(nets[0].link))
+    else:  # each net's unit vectors side by side: the cosine of two such rows is the mean of the nets' cosines
+        unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+        self._set_vectors(np.hstack([unit(w(n.movie)) for n in nets]), np.hstack([unit(w(n.link)) for n in nets]))
     return self
 
 @patch
