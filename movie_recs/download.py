@@ -104,6 +104,7 @@ def _copy_stream(src, out, total, show_progress, chunk=1 << 20):
     from fastprogress.fastprogress import progress_bar  # lazily: it pulls in fasthtml
     n = max(1, -(-total // chunk)) if total else 0
     pb = progress_bar(range(n), leave=False) if show_progress and n > 1 else None
+    if pb is not None: pb.update(0)  # starts its clock: an update of 1 or more before that fails
     i = 0
     for block in iter(lambda: src.read(chunk), b''):
         out.write(block); i += 1

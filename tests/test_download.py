@@ -53,6 +53,16 @@ def test_cut_connection_keeps_nothing(server, shared, tmp_path):
     assert list((home/'downloads'/'ml-latest-small').iterdir()) == []
 
 
+def test_fetch_shows_progress(server, shared, tmp_path, capsys):
+    "A download of two blocks or more with a progress bar (the default of `fetch` and `load_movielens`) used to fail "
+    "at its first block: the bar's clock had not been started."
+    url, www, _, _ = server
+    shutil.copy(shared/'movielens'/'ml-10M100K-movies-tags.zip', www/'ml-10m.zip')  # 1.2 MB: two blocks of 1 MiB
+    path = fetch('ml-10m', tmp_path/'home', mirror=url)
+    assert (path/'ml-10M100K'/'tags.dat').exists()
+    assert len(load_movielens('ml-10m', tmp_path/'home').tags) == 95_580
+
+
 def tofu(name='ml-100k'):
     "A dataset with no pinned checksum: the first download is recorded, later ones are verified."
     return Dataset(name, (Remote(f'https://example.invalid/{name}.zip', f'{name}.zip'),), archive=True)
