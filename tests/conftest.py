@@ -1,5 +1,5 @@
 "Shared fixtures: the local copy of the official data, a local HTTP server standing in for the internet, the CLI."
-import re, threading
+import re, shutil, threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +18,14 @@ def pytest_sessionfinish(session, exitstatus):
 def shared():
     if not SHARED.exists(): pytest.fail(f"{SHARED}: the local copy of the official data is missing (see README).")
     return SHARED
+
+
+@pytest.fixture(scope='session')
+def ml10m_mirror(shared, tmp_path_factory):
+    "A mirror (a file URL for `MOVIE_RECS_MIRROR`) serving `ml-10m.zip`: the local copy of its movies and tags, no ratings."
+    d = tmp_path_factory.mktemp('mirror')
+    shutil.copyfile(shared/'movielens'/'ml-10M100K-movies-tags.zip', d/'ml-10m.zip')
+    return d.as_uri()
 
 
 class Handler(SimpleHTTPRequestHandler):

@@ -21,11 +21,13 @@ def py(code, **env):
 
 
 @pytest.fixture(scope='module')
-def home(tmp_path_factory, shared):
-    "A data home seeded once from the local copy (nothing is downloaded)."
+def home(tmp_path_factory, shared, ml10m_mirror):
+    "A data home seeded once from the local copy, plus ml-10m (its movies and tags) fetched from a local mirror."
     h = tmp_path_factory.mktemp('cli')/'home'
     r = run('data', 'seed', shared, home=h)
     assert r.returncode == 0 and 'ml-latest-small' in r.stdout, r.stderr
+    r = run('data', 'fetch', 'ml-10m', home=h, MOVIE_RECS_MIRROR=ml10m_mirror)  # what `train links` takes tags from
+    assert r.returncode == 0 and (Path(r.stdout.strip())/'ml-10M100K'/'tags.dat').exists(), r.stderr
     return h
 
 
@@ -350,31 +352,42 @@ def test_train_links_says_its_coverage(links_run):
     from movie_recs.core import load
     out, r = links_run
     m, got = load(out), re.match(COVERAGE, r.stdout)
-    assert got and got.group(2) == 'ml-latest-small', r.stdout
+    assert got and got.group(2) == 'ml-10m', r.stdout  # the default tags, in the data home already: nothing fetched
     assert (int(got.group(1).replace(',', '')), int(got.group(3).replace(',', ''))) == (len(m.movies), len(m.genre_only))
     assert r.stdout.splitlines()[-1].startswith('saved LinkEmbeddings('), r.stdout
+    assert 'fetching' not in r.stderr, r.stderr
 
 
 def test_train_links_tags_of_another_release(home, shared, links_run, tmp_path):
-    "`--tags` takes a MovieLens zip (ml-10m's movies and tags): more movies have links; a release without tags is refused."
+    "`--tags` takes a registry name or a MovieLens zip; the catalogue's own tags teach fewer movies than ml-10m's "
+    "(the default); a release without tags is refused."
+    r = run('train', 'links', '--tags', 'ml-latest-small', '--epochs', '1', '--out', tmp_path/'s', home=home)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got, default = re.match(COVERAGE, r.stdout), re.match(COVERAGE, links_run[1].stdout)
+    assert got and got.group(2) == 'ml-latest-small', r.stdout
+    assert int(got.group(1).replace(',', '')) < int(default.group(1).replace(',', '')), (got.group(0), default.group(0))
     zip_ = shared/'movielens'/'ml-10M100K-movies-tags.zip'
     r = run('train', 'links', '--tags', zip_, '--epochs', '1', '--out', tmp_path/'l', home=home)
     assert r.returncode == 0, r.stderr[-3000:]
-    got, default = re.match(COVERAGE, r.stdout), re.match(COVERAGE, links_run[1].stdout)
-    assert got and got.group(2) == zip_.name, r.stdout
-    assert int(got.group(1).replace(',', '')) > int(default.group(1).replace(',', '')), (got.group(0), default.group(0))
+    got = re.match(COVERAGE, r.stdout)
+    assert got and got.group(2) == zip_.name and got.group(1) == default.group(1), (got.group(0), default.group(0))
     r = run('train', 'links', '--tags', shared/'movielens'/'ml-1m-meta', '--out', tmp_path/'m', home=home)
     assert r.returncode == 2 and 'this release has no tags' in r.stderr and not (tmp_path/'m').exists(), r.stderr
 
 
-def test_train_links_tags_default_to_ml_10m_when_downloaded(tmp_path):
-    "With ml-10m in the data home, `train links` takes its tags by default; without it, the catalogue's own."
-    from movie_recs.cli import _tags_release
-    assert _tags_release(tmp_path/'empty') is None
-    folder = tmp_path/'h'/'downloads'/'ml-10m'
-    folder.mkdir(parents=True)
-    (folder/'ml-10m.zip').write_bytes(b'')
-    assert _tags_release(tmp_path/'h') == 'ml-10m'
+def test_train_links_fetches_its_default_tags_once(shared, ml10m_mirror, tmp_path, offline):
+    "On a data home without ml-10m, `train links` fetches it (saying so on stderr, stdout stays the answer); offline, "
+    "it stops before training and names both fixes: fetching or seeding ml-10m, or `--tags` with the catalogue."
+    home = tmp_path/'home'
+    assert run('data', 'seed', shared, home=home).returncode == 0
+    r = run('train', 'links', '--epochs', '1', '--out', tmp_path/'off', home=home, **offline)
+    assert r.returncode == 2 and 'Traceback' not in r.stderr, r.stderr[-3000:]
+    assert 'download failed' in r.stderr and 'pass --tags ml-latest-small' in r.stderr, r.stderr
+    assert not (tmp_path/'off').exists() and not (home/'downloads'/'ml-10m'/'ml-10m.zip').exists()
+    r = run('train', 'links', '--epochs', '1', '--out', tmp_path/'on', home=home, MOVIE_RECS_MIRROR=ml10m_mirror)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert 'fetching ml-10m once' in r.stderr and re.match(COVERAGE, r.stdout).group(2) == 'ml-10m', (r.stdout, r.stderr)
+    assert (home/'downloads'/'ml-10m'/'ml-10m.zip').exists() and (tmp_path/'on'/'model.json').exists()
 
 
 def test_predict_needs_a_rating_model(home, tmp_path, mf):

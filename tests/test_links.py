@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from movie_recs.core import MovieVectors, Split, load
-from movie_recs.download import seed_home
+from movie_recs.download import fetch, seed_home
 from movie_recs.links import (LinkEmbeddings, LinkNet, PairSet, TasteRanker, attribute_regression, evaluate_taste,
                               holdout_links, link_pairs, link_prediction, pair_keys, parse_gross, parse_percent,
                               sample_negatives, taste_scores, train_link_net, wikipedia_attributes)
@@ -253,8 +253,10 @@ def test_load_errors(fitted, tmp_path):
 
 
 @pytest.fixture(scope='module')
-def home(tmp_path_factory, shared):
+def home(tmp_path_factory, shared, ml10m_mirror):
+    "Seeded from the local copy, plus ml-10m (its movies and tags: `train links`' default tags) from a local mirror."
     h = tmp_path_factory.mktemp('home'); seed_home(shared, h)
+    fetch('ml-10m', h, mirror=ml10m_mirror, show_progress=False)
     return h
 
 
