@@ -192,21 +192,24 @@ def franchise_groups(movies:pd.DataFrame, # movie, title
     return mv[keep].sort_values(['franchise', 'movie'], kind='stable').reset_index(drop=True)
 
 # %% ../nbs/07_evaluation.ipynb #75a935c5
-def franchise_recall(vectors:MovieVectors, # Movie vectors of any model (cosine neighbours)
+def franchise_recall(vectors, # `MovieVectors` of any model (cosine neighbours), or a model with `similarity(a, b)`
                      groups:pd.DataFrame, # `franchise_groups(movies)`
                      n:int=10, # Neighbours per movie
                      pool:np.ndarray|None=None, # Movie ids to search among (and ask for); default all of `vectors`'
                     ) -> pd.DataFrame: # movie, franchise, mates (in the pool), found (in the top n), recall
     "For each franchise movie of the pool: the share of its franchise mates (at most `n`) among its `n` nearest neighbours."
-    ids = np.sort(vectors.ids if pool is None else np.intersect1d(vectors.ids, pool))
-    V = vectors.vectors[vectors.vocab.index(ids)].astype('float64')
-    V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+    scores = getattr(vectors, 'similarity', None)  # e.g. LinkEmbeddings: the scores its `similar` ranks by
+    known = vectors.movies.ids if scores is not None else vectors.ids
+    ids = np.sort(known if pool is None else np.intersect1d(known, pool))
+    if scores is None:
+        V = vectors.vectors[vectors.vocab.index(ids)].astype('float64')
+        V /= np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
     g = groups[groups.movie.isin(ids)]
     g = g[g.groupby('franchise').plain.transform('nunique') >= 2]
     cols = ['movie', 'franchise', 'mates', 'found', 'recall']
     if not len(g): return pd.DataFrame(columns=cols)
     q = np.searchsorted(ids, g.movie.to_numpy())
-    s = V[q] @ V.T
+    s = np.asarray(scores(ids[q], ids), 'float64') if scores is not None else V[q] @ V.T
     s[np.arange(len(q)), q] = -np.inf
     top = ids[top_n(s, n)[0]]
     fr, plain, movie = g.franchise.to_numpy(), g.plain.to_numpy(), g.movie.to_numpy()

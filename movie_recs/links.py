@@ -25,8 +25,9 @@ from .evaluation import MostPopular, ranking_metrics
 
 # %% auto #0
 __all__ = ['KIND_GROUPS', 'link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'train_link_net', 'LinkEmbeddings',
-           'link_coverage', 'holdout_links', 'link_prediction', 'taste_scores', 'TasteRanker', 'evaluate_taste',
-           'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes', 'attribute_regression']
+           'link_coverage', 'link_sets', 'holdout_links', 'link_prediction', 'taste_scores', 'TasteRanker',
+           'evaluate_taste', 'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes',
+           'attribute_regression']
 
 # %% ../nbs/04_link_embeddings.ipynb #935dd692
 _log = logging.getLogger(__name__)
@@ -172,7 +173,7 @@ class LinkEmbeddings(Model):
     kind = 'links'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False
     _params = ('n_factors', 'negative_ratio', 'min_count', 'epochs', 'batch_size', 'lr', 'negatives', 'block',
-               'n_models', 'genre_only_movies', 'centre', 'seed')
+               'n_models', 'genre_only_movies', 'centre', 'overlap', 'seed')
     def __init__(self, *, n_factors:int=50, # Dimensions of the embeddings
                  negative_ratio:int=3, # Random non-pairs per true pair (3: the best link prediction on a validation split, see below)
                  min_count:int=3, # Drop links that fewer movies have
@@ -184,12 +185,13 @@ class LinkEmbeddings(Model):
                  n_models:int=2, # Nets trained with seeds seed, seed+1, ...; a cosine is their mean (2: see below)
                  genre_only_movies:bool=False, # Also train movies whose only links are genres (never their neighbours)
                  centre:bool=False, # Subtract the mean movie vector before the cosines of `similar`
+                 overlap:float=0.95, # Weight in `similar`'s scores of the links two movies share (see `similarity`)
                  seed:int=42, # Seeds the weights, batches and negatives
                  show_progress:bool=False, # Show a progress bar while training
                 ):
         self.n_factors, self.negative_ratio, self.min_count, self.epochs = n_factors, negative_ratio, min_count, epochs
         self.batch_size, self.lr, self.negatives, self.block = batch_size, lr, negatives, block
-        self.n_models, self.genre_only_movies, self.centre = n_models, genre_only_movies, centre
+        self.n_models, self.genre_only_movies, self.centre, self.overlap = n_models, genre_only_movies, centre, overlap
         self.seed, self.show_progress = seed, show_progress
 
 # %% ../nbs/04_link_embeddings.ipynb #93e99809
@@ -252,16 +254,31 @@ def fit(self:LinkEmbeddings, links:pd.DataFrame, # movie, link[, kind], e.g. `li
     w = lambda e: e.weight.detach().numpy()
     if len(nets) == 1: self._set_vectors(w(nets[0].movie), w(nets[0].link))
     else:  # each net's unit vectors side by side: the cosine of two such rows is the mean of the nets' cosines
-        unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-        self._set_vectors(np.hstack([unit(w(n.movie)) for n in nets]), np.hstack([unit(w(n.link)) for n in nets]))
+        self._set_vectors(np.hstack([_unit(w(n.movie)) for n in nets]), np.hstack([_unit(w(n.link)) for n in nets]))
     return self
+
+def _unit(a): return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
 
 @patch
 def _set_vectors(self:LinkEmbeddings, movie_emb, link_emb):
     self.movie_emb, self.link_emb = np.asarray(movie_emb, 'float32'), np.asarray(link_emb, 'float32')
-    unit = lambda a: a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    self.movie_unit, self.link_unit = unit(self.movie_emb), unit(self.link_emb)
-    self.movie_sim = unit(self.movie_unit - self.movie_unit.mean(0)) if self.centre else self.movie_unit
+    self.movie_unit, self.link_unit = _unit(self.movie_emb), _unit(self.link_emb)
+    self.movie_sim = _unit(self.movie_unit - self.movie_unit.mean(0)) if self.centre else self.movie_unit
+    self.link_sets = link_sets(self.pairs_, len(self.movies), len(self.links))
+
+# %% ../nbs/04_link_embeddings.ipynb #4498f82e
+def link_sets(pairs:np.ndarray, # 2 × pairs: movie positions, link positions (`LinkEmbeddings.pairs_`)
+              n_movies:int, # Movies (rows)
+              n_links:int, # Links (columns)
+             ) -> sp.csr_matrix: # n_movies × n_links, float32, each row of unit length
+    "Each movie's set of links as a sparse row, a link weighted by its IDF `log(n_movies / movies with it)`: the dot product of two rows is the cosine of their link sets."
+    X = sp.csr_matrix((np.ones(pairs.shape[1], 'float32'), (pairs[0], pairs[1])), shape=(n_movies, n_links))
+    X.sum_duplicates(); X.data[:] = 1
+    df = np.maximum(np.bincount(X.indices, minlength=n_links), 1)
+    X = sp.csr_matrix(X @ sp.diags(np.log(n_movies / df).astype('float32')))
+    norm = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+    return sp.csr_matrix(sp.diags((1 / np.maximum(norm, 1e-12)).astype('float32')) @ X)
+
 
 # %% ../nbs/04_link_embeddings.ipynb #6790ad6b
 @patch
@@ -317,12 +334,30 @@ def _link(self:LinkEmbeddings, name:str):
     raise KeyError(f"Unknown link {name!r}." + (f" Closest links: {'; '.join(close)}." if close else '')
                    + f" Give a name as Wikipedia titles the page, e.g. {str(self.links.ids[np.argmax(self.counts)])!r}.")
 
+# %% ../nbs/04_link_embeddings.ipynb #bcb49124
+@patch
+def similarity(self:LinkEmbeddings, a, # Movie ids (one or an array) the model learned
+               b=None, # Movie ids to score them against; default all of `movies.ids`, in that order
+              ) -> np.ndarray: # len(a) × len(b) float32 scores, 1 for the same movie
+    "`similar`'s scores: `(1 - overlap)` × the cosine of the movie vectors + `overlap` × the cosine of the IDF-weighted link sets."
+    w = float(self.overlap)
+    if not 0 <= w <= 1: raise ValueError(f"overlap must be between 0 (the embeddings alone) and 1 (the shared links "
+                                         f"alone), got {self.overlap!r}.")
+    for ids in (a, b):
+        bad = np.intersect1d(np.atleast_1d(ids), self.genre_only) if ids is not None else []
+        if len(bad): raise self._genre_only_error(int(bad[0]))
+    ia = self.movies.index(np.atleast_1d(a))
+    ib = slice(None) if b is None else self.movies.index(np.atleast_1d(b))
+    s = self.movie_sim[ia] @ self.movie_sim[ib].T
+    if w: s = (1 - w) * s + w * (self.link_sets[ia] @ self.link_sets[ib].T).toarray()
+    return np.asarray(s, 'float32')
+
 # %% ../nbs/04_link_embeddings.ipynb #38042292
 @patch
 def similar(self:LinkEmbeddings, movie:str|int, # A title such as "Star Wars (1977)", or a movie id
             n:int=10, # How many
             fallback=None, # A model with movie vectors (or `MovieVectors`) to answer for a genre-only movie
-           ) -> pd.DataFrame: # movie, title, score (cosine), best first; the movie itself left out
+           ) -> pd.DataFrame: # movie, title, score (`similarity`), best first; the movie itself left out
     "The `n` movies with links closest to `movie`; a genre-only movie is answered by `fallback`, or refused."
     m = self._lookup(movie)
     if not self.has_links(m):
@@ -333,7 +368,7 @@ def similar(self:LinkEmbeddings, movie:str|int, # A title such as "Star Wars (19
         out = out.assign(title=self.title(out.movie)) if 'title' not in out else out
         out.attrs['answered_by'] = getattr(fallback, 'kind', None) or getattr(fallback, 'name', 'fallback')
         return out[['movie', 'title', 'score']]
-    s = self.movie_sim @ self.movie_sim[self.movies.index(m)]
+    s = self.similarity(m)[0]
     drop = self.movies.index(np.append(self.genre_only, m), missing='mask')  # never a genre-only neighbour
     s[drop[drop >= 0]] = -np.inf
     top, val = top_n(s[None], n)
@@ -344,8 +379,8 @@ def similar(self:LinkEmbeddings, movie:str|int, # A title such as "Star Wars (19
 @patch
 def similar_movies(self:LinkEmbeddings, query:str|int, # A title such as "Star Wars (1977)", or a movie id
                    n:int=10, # How many
-                  ) -> pd.DataFrame: # movie, title, score (cosine), best first; the movie itself left out
-    "The `n` movies whose vectors are closest to `query`'s (the same as `similar`)."
+                  ) -> pd.DataFrame: # movie, title, score (`similarity`), best first; the movie itself left out
+    "The `n` movies closest to `query` (the same as `similar`)."
     return self.similar(query, n)
 
 # %% ../nbs/04_link_embeddings.ipynb #e632034a
