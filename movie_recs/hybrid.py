@@ -664,7 +664,9 @@ def _link_source(ml, home, seed):
     except (OSError, ValueError) as e:
         _log.warning("hybrid: no DBpedia links (%s); the hybrid goes on without the links block.", e)
         return None, None
-    try: return LinkEmbeddings(epochs=60, n_models=1, seed=seed).fit(lt.links, ml.movies).movie_vectors(), lt.links
+    try:  # the single net the hybrid's numbers were measured with (benchmarks/bench_hybrid.py)
+        net = LinkEmbeddings(epochs=60, n_models=1, loss='mse', negative_ratio=3, seed=seed)
+        return net.fit(lt.links, ml.movies).movie_vectors(), lt.links
     except ValueError as e:  # a release whose movies match too few DBpedia links (its own titles, a synthetic archive)
         _log.warning("hybrid: the DBpedia links of this release give nothing to learn (%s); the hybrid goes on "
                      "without the links block.", e)

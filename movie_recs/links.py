@@ -5,6 +5,7 @@
 # %% ../nbs/04_link_embeddings.ipynb #d0dc5b56
 from __future__ import annotations
 import difflib, logging, math, re
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,9 @@ from .data import link_table, load_movielens, match_titles, random_split, read_d
 from .evaluation import MostPopular, ranking_metrics
 
 # %% auto #0
-__all__ = ['KIND_GROUPS', 'link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'train_link_net', 'LinkEmbeddings',
-           'link_coverage', 'link_sets', 'holdout_links', 'link_prediction', 'taste_scores', 'TasteRanker',
-           'evaluate_taste', 'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes',
+__all__ = ['KIND_GROUPS', 'link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'pair_loss', 'train_link_net',
+           'LinkEmbeddings', 'link_coverage', 'link_sets', 'holdout_links', 'link_prediction', 'taste_scores',
+           'TasteRanker', 'evaluate_taste', 'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes',
            'attribute_regression']
 
 # %% ../nbs/04_link_embeddings.ipynb #935dd692
@@ -110,22 +111,33 @@ def sample_negatives(pairs:PairSet, # The true pairs
     return m, l
 
 # %% ../nbs/04_link_embeddings.ipynb #4ef2a65f
-def _block_loss(net, m, l, pairs, ratio, block, generator):
-    "MSE of a batch of true pairs and `ratio` times as many negatives drawn in random blocks."
+def pair_loss(s:torch.Tensor, # Cosines of (movie, link) pairs
+              true:bool, # Whether the pairs are true links (target +1) or random non-pairs (target -1)
+              loss:str='logistic', # 'logistic': softplus of `-logit_scale * s` (true) or `logit_scale * s`; 'mse': (s -+ 1)^2
+              logit_scale:float=10.0, # Cosines times this are the logits of the logistic loss
+             ) -> torch.Tensor: # The loss of each pair
+    "The training loss of each pair: logistic on scaled cosines (the default), or the original's squared error to ±1."
+    if loss == 'mse': return (s - 1) ** 2 if true else (s + 1) ** 2
+    if loss == 'logistic': return F.softplus(-logit_scale * s if true else logit_scale * s)
+    raise ValueError(f"loss must be 'logistic' or 'mse', got {loss!r}.")
+
+def _block_loss(net, m, l, pairs, ratio, block, generator, loss, logit_scale):
+    "Mean loss of a batch of true pairs and `ratio` times as many negatives drawn in random blocks."
     (M, L), n_links, n_neg = net.unit(), net.link.num_embeddings, ratio * len(m)
     k = -(-n_neg // block ** 2)
     bm = torch.randint(net.movie.num_embeddings, (k, block), generator=generator)
     bl = torch.randint(n_links, (k, block), generator=generator)
     valid = ~pairs.contains(pair_keys(bm[:, :, None], bl[:, None, :], n_links))
     s = torch.bmm(F.embedding(bm, M), F.embedding(bl, L).transpose(1, 2))  # F.embedding: its backward is the fast one
-    neg = ((s + 1) ** 2 * valid).sum() * (n_neg / valid.sum().clamp_min(1))
-    return (((F.embedding(m, M) * F.embedding(l, L)).sum(1) - 1).pow(2).sum() + neg) / (len(m) + n_neg)
+    neg = (pair_loss(s, False, loss, logit_scale) * valid).sum() * (n_neg / valid.sum().clamp_min(1))
+    pos = pair_loss((F.embedding(m, M) * F.embedding(l, L)).sum(1), True, loss, logit_scale).sum()
+    return (pos + neg) / (len(m) + n_neg)
 
-def _independent_loss(net, m, l, pairs, ratio, block, generator):
-    "MSE of a batch of true pairs and `ratio` times as many independently drawn negatives."
+def _independent_loss(net, m, l, pairs, ratio, block, generator, loss, logit_scale):
+    "Mean loss of a batch of true pairs and `ratio` times as many independently drawn negatives."
     nm, nl = sample_negatives(pairs, net.movie.num_embeddings, net.link.num_embeddings, ratio * len(m), generator)
-    y = torch.cat([torch.ones(len(m)), -torch.ones(len(nm))])
-    return F.mse_loss(net(torch.cat([m, nm]), torch.cat([l, nl])), y)
+    pos, neg = pair_loss(net(m, l), True, loss, logit_scale), pair_loss(net(nm, nl), False, loss, logit_scale)
+    return (pos.sum() + neg.sum()) / (len(m) + len(nm))
 
 # %% ../nbs/04_link_embeddings.ipynb #0713f480
 def train_link_net(net:LinkNet, # Network to train in place
@@ -139,17 +151,21 @@ def train_link_net(net:LinkNet, # Network to train in place
                    block:int=64, # Side of a negative block
                    generator:torch.Generator|None=None, # Random source for batches and negatives
                    show_progress:bool=True, # Show a progress bar
+                   loss:str='logistic', # 'logistic' or 'mse' (the original's), see `pair_loss`
+                   logit_scale:float=10.0, # The logistic loss's scale of the cosines
                   ) -> list: # Mean loss of each epoch
-    "Train `net` so that true pairs score +1 and random pairs -1 (MSE, negative sampling)."
+    "Train `net` so that true pairs score high and random pairs low (negative sampling; the loss of `pair_loss`)."
     losses = {'block': _block_loss, 'independent': _independent_loss}
     if negatives not in losses: raise ValueError(f"negatives must be 'block' or 'independent', got {negatives!r}.")
+    pair_loss(torch.zeros(1), True, loss, logit_scale)  # an unknown `loss` fails here, before any work
     if not len(movies): raise ValueError("No pairs to train on: the link table is empty after dropping rare links.")
     n_movies, n_links = net.movie.num_embeddings, net.link.num_embeddings
     pairs = PairSet(pair_keys(movies, links, n_links), n_movies * n_links)
     opt, out, threads = torch.optim.NAdam(net.parameters(), lr=lr), [], torch.get_num_threads()
     bar = progress_bar(range(epochs), leave=False) if show_progress else range(epochs)
+    loss_fn = partial(losses[negatives], loss=loss, logit_scale=logit_scale)
     torch.set_num_threads(1)  # the steps are many small ops: one thread is fastest, and unhurt by a busy machine
-    try: _epochs(net, movies, links, pairs, bar, opt, out, losses[negatives], batch_size, negative_ratio, block,
+    try: _epochs(net, movies, links, pairs, bar, opt, out, loss_fn, batch_size, negative_ratio, block,
                  generator, show_progress)
     finally: torch.set_num_threads(threads)
     return out
@@ -169,13 +185,13 @@ def _epochs(net, movies, links, pairs, bar, opt, out, loss_fn, batch_size, negat
 # %% ../nbs/04_link_embeddings.ipynb #3081ac36
 @register
 class LinkEmbeddings(Model):
-    "Movies and the pages they link to in one space: cosine +1 for a true link, -1 for a random pair."
+    "Movies and the pages they link to in one space: a true link's cosine high, a random pair's low."
     kind = 'links'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False
     _params = ('n_factors', 'negative_ratio', 'min_count', 'epochs', 'batch_size', 'lr', 'negatives', 'block',
-               'n_models', 'genre_only_movies', 'centre', 'overlap', 'seed')
+               'n_models', 'genre_only_movies', 'centre', 'overlap', 'loss', 'logit_scale', 'seed')
     def __init__(self, *, n_factors:int=50, # Dimensions of the embeddings
-                 negative_ratio:int=3, # Random non-pairs per true pair (3: the best link prediction on a validation split, see below)
+                 negative_ratio:int=10, # Random non-pairs per true pair (10: chosen on a validation split, see below)
                  min_count:int=3, # Drop links that fewer movies have
                  epochs:int=120, # Passes over the true pairs (of each net)
                  batch_size:int=16384, # True pairs per step
@@ -185,14 +201,16 @@ class LinkEmbeddings(Model):
                  n_models:int=2, # Nets trained with seeds seed, seed+1, ...; a cosine is their mean (2: see below)
                  genre_only_movies:bool=False, # Also train movies whose only links are genres (never their neighbours)
                  centre:bool=False, # Subtract the mean movie vector before the cosines of `similar`
-                 overlap:float=0.95, # Weight in `similar`'s scores of the links two movies share (see `similarity`)
+                 overlap:float=0.8, # Weight in `similar`'s scores of the links two movies share (see `similarity`)
+                 loss:str='logistic', # 'logistic' or 'mse' (the original's squared error), see `pair_loss`
+                 logit_scale:float=10.0, # The logistic loss's scale of the cosines
                  seed:int=42, # Seeds the weights, batches and negatives
                  show_progress:bool=False, # Show a progress bar while training
                 ):
         self.n_factors, self.negative_ratio, self.min_count, self.epochs = n_factors, negative_ratio, min_count, epochs
         self.batch_size, self.lr, self.negatives, self.block = batch_size, lr, negatives, block
         self.n_models, self.genre_only_movies, self.centre, self.overlap = n_models, genre_only_movies, centre, overlap
-        self.seed, self.show_progress = seed, show_progress
+        self.loss, self.logit_scale, self.seed, self.show_progress = loss, logit_scale, seed, show_progress
 
 # %% ../nbs/04_link_embeddings.ipynb #93e99809
 def _titles(movies, ids):
@@ -243,13 +261,13 @@ def fit(self:LinkEmbeddings, links:pd.DataFrame, # movie, link[, kind], e.g. `li
     self.counts = np.bincount(self.pairs_[1], minlength=len(self.links)).astype('int32')
     self.kinds = _kinds(links, self.links.ids)
     if int(self.n_models) < 1: raise ValueError(f"n_models must be 1 or more, got {self.n_models!r}.")
+    pm, pl = (torch.from_numpy(p).long() for p in self.pairs_)
     nets, losses = [], []
     for i in range(int(self.n_models)):
         g = torch.Generator().manual_seed(self.seed + i)
         nets.append(LinkNet(len(self.movies), len(self.links), self.n_factors, g))
-        losses.append(train_link_net(nets[-1], torch.from_numpy(self.pairs_[0]).long(),
-                                     torch.from_numpy(self.pairs_[1]).long(), self.epochs, self.batch_size,
-                                     self.negative_ratio, self.lr, self.negatives, self.block, g, self.show_progress))
+        losses.append(train_link_net(nets[-1], pm, pl, self.epochs, self.batch_size, self.negative_ratio, self.lr,
+                                     self.negatives, self.block, g, self.show_progress, self.loss, self.logit_scale))
     self.losses = np.mean(losses, axis=0).tolist()  # per epoch, mean over the nets
     w = lambda e: e.weight.detach().numpy()
     if len(nets) == 1: self._set_vectors(w(nets[0].movie), w(nets[0].link))
@@ -426,6 +444,10 @@ def _load_arrays(self:LinkEmbeddings, a:dict):
     self.losses = a['losses'].tolist()
     self.genre_only = a['genre_only'] if 'genre_only' in a else np.zeros(0, 'int32')  # saved before issue 15: none
     self._set_vectors(a['movie_emb'], a['link_emb'])
+
+@patch
+def _load_meta(self:LinkEmbeddings, meta:dict):
+    if 'loss' not in meta.get('params', {}): self.loss = 'mse'  # saved before the logistic loss: trained with squared error
 
 # %% ../nbs/04_link_embeddings.ipynb #364945ee
 def holdout_links(links:pd.DataFrame, # movie, link[, kind]

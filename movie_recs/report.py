@@ -37,7 +37,8 @@ def _link_vectors(ml:MovieLens, # A loaded release (ml-latest-small)
                  ) -> MovieVectors:
     "Link-embedding movie vectors of `ml`'s movies (DBpedia links, tags, genres); they use no ratings."
     lt = link_table(ml.movies, read_dbpedia(fetch('dbpedia-ml1m', home, show_progress=False)), tags=ml.tags)
-    return links.LinkEmbeddings(epochs=epochs, n_models=1, show_progress=False).fit(lt.links, ml.movies).movie_vectors()
+    return links.LinkEmbeddings(epochs=epochs, n_models=1, loss='mse', negative_ratio=3,
+                                 show_progress=False).fit(lt.links, ml.movies).movie_vectors()
 
 def _content(ml:MovieLens, # A loaded release (ml-latest-small)
              home:str|Path|None=None, # Data home, for the DBpedia links and the posters
