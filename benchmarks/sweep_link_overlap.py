@@ -1,4 +1,4 @@
-"""How much of `similar`'s score comes from shared links: the validation search behind LinkEmbeddings' `overlap=0.95`.
+"""How much of `similar`'s score comes from shared links: the validation search behind LinkEmbeddings' `overlap=0.8`.
 
 Run from the repository root (the data home is seeded from ../shared/data, so nothing is downloaded):
     python benchmarks/sweep_link_overlap.py | tee benchmarks/sweep_link_overlap.txt
