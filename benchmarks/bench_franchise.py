@@ -6,7 +6,10 @@ Targets (issue 15): franchise recall@10 of the link vectors clearly above the co
 random; every famous sequel pair found by the default `movie_recs train links`. Franchises come from the titles
 (`movie_recs.evaluation.franchise_groups`: a series name shared by different titles), never from a hand-written
 list; the famous pairs are the franchise pairs whose two movies are both among the 300 most-rated of
-ml-latest-small. Nothing here is tuned: every model runs with its defaults.
+ml-latest-small. Every model runs with its defaults (the link model's `overlap` was chosen on a validation half of
+the franchises, benchmarks/sweep_link_overlap.py). The default `train links` fetches ml-10m's tags; here `--tags`
+gives it the local copy of that archive, which holds the same tags. The links rows rank by `similar`'s scores
+(`LinkEmbeddings.similarity`: shared links and the embedding), and the embedding's cosine alone is shown beside them.
 """
 import os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -53,10 +56,14 @@ def famous_pairs(ml, groups, top=300):
             if a.plain != b.plain]
 
 
-def spread(v:MovieVectors, queries, n=10):
-    "Median cosine of the 1st and the n-th neighbour over `queries`."
-    U = unit(v.vectors.astype('float64')); pos = v.vocab.index(np.intersect1d(queries, v.ids))
-    s = U[pos] @ U.T; s[np.arange(len(pos)), pos] = -np.inf
+def spread(v, queries, n=10):
+    "Median score of the 1st and the n-th neighbour over `queries`: cosines of `MovieVectors`, or a model's `similarity`."
+    if hasattr(v, 'similarity'):
+        q = np.intersect1d(queries, v.movies.ids)
+        s = np.asarray(v.similarity(q), 'float64'); s[np.arange(len(q)), v.movies.index(q)] = -np.inf
+    else:
+        U = unit(v.vectors.astype('float64')); pos = v.vocab.index(np.intersect1d(queries, v.ids))
+        s = U[pos] @ U.T; s[np.arange(len(pos)), pos] = -np.inf
     s = -np.sort(-s, axis=1)
     return np.median(s[:, 0]), np.median(s[:, n - 1])
 
@@ -73,12 +80,13 @@ def main():
           "movies (series names shared by different titles)\n")
 
     tmp = Path(tempfile.mkdtemp(prefix='bench_franchise_'))
-    t = time.perf_counter(); own, own_out = train_links_cli(tmp/'links-own')
+    t = time.perf_counter(); own, own_out = train_links_cli(tmp/'links-own', '--tags', 'ml-latest-small')
     t_own = time.perf_counter() - t
     t = time.perf_counter(); ten, ten_out = train_links_cli(tmp/'links-10m', '--tags', str(TAGS_10M))
     t_ten = time.perf_counter() - t
-    vec = {'links (train links, ml-latest-small tags)': own.movie_vectors(),
-           'links (train links --tags 10M tags)': ten.movie_vectors()}
+    vec = {'links: similar (train links, default: 10M tags)': ten,
+           'links: embedding cosine (same model)': ten.movie_vectors(),
+           'links: similar (train links --tags ml-latest-small)': own}
     mf = collab.MF(show_progress=False).fit(ml.ratings, ml.movies)
     vec['collaborative (MF, all ratings)'] = mf.movie_vectors()
     ease = collab.EASE().fit(ml.ratings, ml.movies)
@@ -87,29 +95,30 @@ def main():
     vec['posters (EfficientNet-Lite0 features, centred)'] = extract_features(
         pt, 'efficientnet_lite0', data_home()/'poster_features', show_progress=False)[0].centred()
     torch.set_num_threads(1)
-    feats = content_features(ml.movies, vec['links (train links --tags 10M tags)'],
+    feats = content_features(ml.movies, vec['links: embedding cosine (same model)'],
                              vec['posters (EfficientNet-Lite0 features, centred)'])
     content = ContentModel(feats, show_progress=False).fit(ml.ratings, ml.movies).movie_vectors()
     vec['hybrid content (ContentModel: links, posters, genres, year)'] = content
     vec['hybrid (MF + content vectors, each unit length)'] = joined(vec['collaborative (MF, all ratings)'], content, 'hybrid')
-    pool = vec['links (train links, ml-latest-small tags)'].ids
-    for v in vec.values(): pool = np.intersect1d(pool, v.ids)
+    pool = own.movies.ids
+    for v in vec.values(): pool = np.intersect1d(pool, v.movies.ids if hasattr(v, 'similarity') else v.ids)
     vec['random'] = MovieVectors(pool, np.random.default_rng(0).normal(size=(len(pool), 32)), 'random')
 
     rows = {}
     for name, v in vec.items():
         common, alone = franchise_recall(v, groups, 10, pool), franchise_recall(v, groups, 10)
         first, tenth = spread(v, pool)
-        rows[name] = {'movies': len(v), 'recall@10, common pool': common.recall.mean(),
+        rows[name] = {'movies': len(v.movies.ids) if hasattr(v, 'similarity') else len(v),
+                      'recall@10, common pool': common.recall.mean(),
                       'queries (common)': len(common), 'recall@10, own movies': alone.recall.mean(),
-                      'queries (own)': len(alone), 'median cos 1st': first, 'median cos 10th': tenth}
+                      'queries (own)': len(alone), 'median score 1st': first, 'median score 10th': tenth}
     tab = pd.DataFrame(rows).T
     base = tab.loc['collaborative (MF, all ratings)', 'recall@10, common pool']
     tab['x MF (common pool)'] = tab['recall@10, common pool'] / base
     print(f"## Franchise recall@10 ({len(pool):,} movies in every model's vocabulary: the common pool, searched and "
           "asked within it; 'own movies': each model over all of its own movies)\n")
     print(md(tab.astype(float), '.3f').replace('.000 |', ' |'))
-    lk = tab.loc['links (train links --tags 10M tags)', 'recall@10, common pool']
+    lk = tab.loc['links: similar (train links, default: 10M tags)', 'recall@10, common pool']
     print(f"\ntarget: link vectors clearly above the collaborative vectors' and far above random: "
           f"{lk:.3f} vs {base:.3f} (MF) vs {tab.loc['random', 'recall@10, common pool']:.3f} (random): "
           f"{'met' if lk > 1.5 * base and lk > 20 * max(tab.loc['random', 'recall@10, common pool'], 1e-3) else 'NOT met'}\n")
@@ -118,7 +127,9 @@ def main():
     print(f"## Famous sequel pairs ({len(pairs)} ordered pairs of one franchise, both among the 300 most-rated movies): "
           "is the second among the first's 10 neighbours?\n")
     res = {}
-    for name, m in [('train links (ml-latest-small tags)', own), ('train links --tags 10M tags', ten)]:
+    flat = load(tmp/'links-10m'); flat.overlap = 0.0
+    for name, m in [('train links (default: 10M tags)', ten), ('the same model, embedding cosine alone (overlap=0)', flat),
+                    ('train links --tags ml-latest-small', own)]:
         found, lines = 0, []
         for a, b in pairs:
             ta, tb = ml.movies.set_index('movie').title[[a, b]]
