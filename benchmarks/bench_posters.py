@@ -26,8 +26,8 @@ THREADS, EPOCHS, SIZE = 2, int(os.environ.get('BENCH_EPOCHS', 6)), 128
 FINETUNE = int(os.environ.get('BENCH_FINETUNE', 1))
 from movie_recs.data import load_movielens
 from movie_recs.core import MovieVectors
-from movie_recs.posters import (BACKBONES, PosterCNN, TorchExtractor, check_posters, extract_features, genre_overlap,
-                                load_poster, pick_device, poster_table, backbone)
+from movie_recs.posters import (BACKBONES, LITE_STATS, PosterCNN, TorchExtractor, check_posters, extract_features,
+                                genre_overlap, lite_backbone, load_poster, pick_device, poster_table, backbone)
 
 
 def timed(f):
@@ -84,6 +84,12 @@ def main():
         f'{t_cold:.1f} s (poster CNN)', f'{t_lc / t_cold:.1f}x poster CNN time', '< 180 s', 'yes' if t_lc < 180 else 'NO')
     row(f'EfficientNet-Lite0 features, {n:,} posters, second run (cache)', f'{t_lw:.2f} s', f'{t_lc:.1f} s (empty cache)',
         f'{t_lc / t_lw:.0f}x faster', '< 10 s', 'yes' if t_lw < 10 else 'NO')
+    m = min(n, 512)  # the two runtimes on the same posters, one after the other, no cache
+    rt = {r: TorchExtractor(lite_backbone(), f'lite0-{r}', 224, *LITE_STATS, device='cpu', channels_last=True, runtime=r)
+          for r in ('onnx', 'torch')}
+    t_rt = {r: timed(lambda: extract_features(posters.iloc[:m], e, None, show_progress=False)[0])[0] for r, e in rt.items()}
+    row(f'EfficientNet-Lite0 through ONNX Runtime (default on the CPU) vs torch, {m} posters', f"{m / t_rt['onnx']:.0f} posters/s",
+        f"{m / t_rt['torch']:.0f} posters/s (torch, channels-last)", f"{t_rt['torch'] / t_rt['onnx']:.1f}x faster", '', '')
     t_pre, pre = timed(lambda: PosterCNN(device='cpu').fit(posters, cache_dir=cache))  # head only: pooled features extracted, cached
     t_pre2, pre = timed(lambda: PosterCNN(device='cpu').fit(posters, cache_dir=cache))  # the same from the cache
     row(f'pretrained poster model (default): fit, {n - len(pre.valid_ids):,} posters, empty cache / from cache',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_posters.ipynb #137f1c81
 from __future__ import annotations
-import hashlib, importlib, logging, os, textwrap, warnings
+import hashlib, importlib, importlib.util, logging, os, textwrap, warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -40,8 +40,8 @@ from .data import open_poster, poster_dir, poster_index
 
 # %% auto #0
 __all__ = ['BACKBONES', 'LITE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 'ARCHS', 'poster_table', 'check_posters', 'load_poster',
-           'ColourHistogram', 'pick_device', 'TorchExtractor', 'WeightsMissing', 'weights_path', 'backbone',
-           'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone', 'lite_extractor',
+           'ColourHistogram', 'pick_device', 'onnx_session', 'TorchExtractor', 'WeightsMissing', 'weights_path',
+           'backbone', 'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone', 'lite_extractor',
            'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar', 'genre_matrix',
            'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics', 'PosterFeatures']
 
@@ -125,6 +125,24 @@ def pick_device(device:str|torch.device|None=None, # 'cpu', 'cuda', 'cuda:1', 'm
     return torch.device('cpu')
 
 # %% ../nbs/06_posters.ipynb #7db3e1fa
+def onnx_session(model:nn.Module, # A torch model taking a (n, 3, size, size) float32 batch
+                 example:torch.Tensor, # One such batch, to trace the model with
+                 threads:int|None=None, # Threads of the session; default torch's (`torch.get_num_threads()`)
+                ):
+    "`model` exported to ONNX (any batch size) in an ONNX Runtime session on the CPU."
+    import io, onnxruntime  # only where a model is run through ONNX Runtime
+    f = io.BytesIO()
+    with warnings.catch_warnings():  # torch's TorchScript-based exporter warns that it is the older of its two
+        warnings.simplefilter('ignore')
+        torch.onnx.export(model.eval(), example, f, input_names=['x'], output_names=['y'], opset_version=17,
+                          dynamic_axes={'x': {0: 'n'}, 'y': {0: 'n'}}, dynamo=False)
+    opts = onnxruntime.SessionOptions()
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads or torch.get_num_threads(), 1
+    opts.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(f.getvalue(), opts, providers=['CPUExecutionProvider'])
+
+def _has_onnxruntime() -> bool: return importlib.util.find_spec('onnxruntime') is not None
+
 class TorchExtractor:
     "Features from a torch model: pixels scaled to [0, 1], normalised by `mean` and `std`, outputs flattened."
     def __init__(self, model:nn.Module, # Maps (n, 3, size, size) images to features
@@ -133,17 +151,26 @@ class TorchExtractor:
                  mean:tuple=tuple(imagenet_stats[0]), # Per-channel mean of the normalisation
                  std:tuple=tuple(imagenet_stats[1]), # Per-channel standard deviation
                  device:str|torch.device|None=None, # Default: `pick_device()`
-                 channels_last:bool=False, # Run in channels-last memory order (faster for convolutions on the CPU)
+                 channels_last:bool=False, # Run in channels-last memory order (faster for torch's CPU convolutions)
+                 runtime:str='auto', # 'torch', 'onnx' (ONNX Runtime, CPU only) or 'auto': ONNX Runtime on the CPU
                 ):
         self.device, self.channels_last = pick_device(device), channels_last
+        if runtime not in ('auto', 'torch', 'onnx'): raise ValueError(f"runtime={runtime!r}: use 'auto', 'torch' or 'onnx'.")
+        if runtime == 'onnx' and self.device.type != 'cpu': raise ValueError(f"runtime='onnx' runs on the CPU, not {self.device}.")
+        on_cpu = self.device.type == 'cpu' and _has_onnxruntime()
+        self.runtime, self._session = ('onnx' if on_cpu else 'torch') if runtime == 'auto' else runtime, None
         fmt = torch.channels_last if channels_last else torch.contiguous_format
         self.model, self.name, self.size = model.eval().to(self.device, memory_format=fmt), name, size
         self.mean, self.std = [torch.tensor(v, device=self.device).view(1, 3, 1, 1) for v in (mean, std)]
-    def __repr__(self): return f"TorchExtractor({self.name} on {self.device})"
+    def __repr__(self): return f"TorchExtractor({self.name} on {self.device} through {self.runtime})"
     def __call__(self, batch:np.ndarray, # (n, size, size, 3) uint8 RGB
                 ) -> np.ndarray: # (n, d) float32
         x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device).permute(0, 3, 1, 2).float() / 255
         x = (x - self.mean) / self.std
+        if self.runtime == 'onnx':
+            x = x.contiguous()
+            if self._session is None: self._session = onnx_session(self.model, x)
+            return self._session.run(None, {'x': x.numpy()})[0].reshape(len(x), -1).astype('float32', copy=False)
         if self.channels_last: x = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(): out = self.model(x)
         return out.flatten(1).float().cpu().numpy()
