@@ -105,10 +105,15 @@ def test_archive_with_corrupt_member_data(cli, tmp_path):
     data[start + 5:start + 205] = b'\xff' * 200  # inside the first member's compressed stream
     zpath.write_bytes(bytes(data))
     home = tmp_path/'home'
-    rc, out, err = cli.run('--home', home, 'data', 'seed', tmp_path/'src')
-    assert rc == 0, err
-    cli.fails(r'ml-100k.zip: corrupt or truncated archive \(Error -3 .*\)\. Delete it and fetch again\.',
-              '--home', home, 'data', 'info', 'ml-100k')
+    cli.fails(r'not seeded \(1 file\): .*/src/movielens/ml-100k.zip: MD5 mismatch \(expected 0e33842e',
+              '--home', home, 'data', 'seed', tmp_path/'src')  # not the official archive: its pinned MD5 says so
+    with pytest.MonkeyPatch.context() as mp:  # and without the pin, reading it back finds the damage: never recorded
+        mp.setenv('MOVIE_RECS_UNPINNED', 'ml-100k')
+        cli.fails(r'ml-100k.zip: corrupt or truncated archive \(Error -3 .*\); nothing was kept',
+                  '--home', home, 'data', 'seed', tmp_path/'src')
+    assert not (home/'manifest.json').exists() and not (home/'downloads'/'ml-100k'/'ml-100k.zip').exists()
+    cli.fails(r'ml-100k.zip:ml-100k/u.data: the archive is corrupt or truncated \(Error -3 .*\)\. Fetch it again\.',
+              '--home', home, 'data', 'info', zpath)  # read in place, it is named too
 
 
 def damage(folder, how):
