@@ -231,9 +231,8 @@ def data_info(args:argparse.Namespace):
         from movie_recs.data import dataset_info, load_movielens
         info = dataset_info(load_movielens(args.name_or_path, args.home))
         if path:
-            tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-            tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
-            os.replace(tmp, path)
+            from movie_recs.core import atomic_file  # pandas is loaded by now
+            with atomic_file(path) as tmp: tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
     if getattr(args, 'fits', False): return _print_fits(info, args.json)
     print(json.dumps(info) if args.json else _fmt_info(info))
 
@@ -594,11 +593,11 @@ def _recommend_parser(sub, common):
 def _pairs(path:str):
     "User and movie ids of a test file: user, movie[, ...], header or not."
     import pandas as pd
-    from movie_recs.data import check_ratings, read_ratings, read_table
+    from movie_recs.data import check_ratings, read_numbers, read_ratings
     try: return read_ratings(path)
     except ValueError as e:
         if 'rating' not in str(e) and 'missing column' not in str(e): raise
-    df = read_table(path, 'test')
+    df = read_numbers(path, 'test', ('user', 'movie'))
     if df.shape[1] < 2: raise ValueError(f"{path}: missing column(s) ['user', 'movie']: expected user, movie[, rating].")
     return check_ratings(pd.DataFrame({'user': df.iloc[:, 0], 'movie': df.iloc[:, 1], 'rating': 3.0}), str(path))
 

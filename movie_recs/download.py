@@ -18,8 +18,8 @@ except ImportError: fcntl = None
 # %% auto #0
 __all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'MAX_EXTRACT_GB', 'MAX_RATIO',
            'MAX_POSTER_BYTES', 'data_home', 'Remote', 'Dataset', 'get_dataset', 'sha256sum', 'ChecksumError',
-           'download', 'safe_extract', 'check_archive', 'fetch', 'is_cached', 'poster_dir', 'Seeded', 'seed_home',
-           'use_local_copy', 'forget']
+           'download', 'check_expansion', 'safe_extract', 'check_archive', 'fetch', 'is_cached', 'poster_dir', 'Seeded',
+           'seed_home', 'use_local_copy', 'forget']
 
 # %% ../nbs/02_download.ipynb #bac85d94
 def data_home(home:str|Path|None=None, # Folder to use; default `$MOVIE_RECS_HOME` or `~/.movie_recs`
@@ -181,16 +181,20 @@ def _zip_members(zf, archive):
 MAX_EXTRACT_GB = 10.0  # an archive may expand to at most this many GB (MOVIE_RECS_MAX_EXTRACT_GB overrides)
 MAX_RATIO = 100.0  # and, beyond 256 MB, to at most this many times its size (MOVIE_RECS_MAX_RATIO overrides)
 
-def _check_sizes(archive:Path, sizes:list, what:str|None=None):
-    "Refuse an archive whose members would expand past the limits (a zip bomb), before anything is written."
+def check_expansion(archive:str|Path, # A zip or tar archive
+                    sizes:list, # Its members' uncompressed sizes
+                    what:str|None=None, # How to call it in messages; default its path
+                   ):
+    "Refuse an archive whose members would expand past the limits (a zip bomb) before any of it is written or read."
+    archive = Path(archive)
     total, packed = sum(sizes), max(archive.stat().st_size, 1)
     cap = float(os.environ.get('MOVIE_RECS_MAX_EXTRACT_GB', MAX_EXTRACT_GB)) * 1e9
     ratio = float(os.environ.get('MOVIE_RECS_MAX_RATIO', MAX_RATIO))
     if total > cap or (total > 256e6 and total > ratio * packed):
         raise ValueError(f"{what or archive}: would expand to {total / 1e9:.2f} GB from {packed / 1e6:,.2f} MB "
                          f"({total / packed:,.0f}x); the limits are {cap / 1e9:g} GB and, beyond 256 MB, {ratio:g}x "
-                         "(MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them). Nothing was extracted; "
-                         "is this the official archive?")
+                         "(MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them). Refused before writing or reading "
+                         "any of it; is this the official archive?")
 
 def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
                  dest:str|Path, # Folder to create with the archive's contents
@@ -202,12 +206,12 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 members = _zip_members(zf, archive)
-                _check_sizes(archive, [m.file_size for m in members])
+                check_expansion(archive, [m.file_size for m in members])
                 zf.extractall(tmp, members)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
                 for m in tf.getmembers(): _check_member(m.name, archive, not (m.isfile() or m.isdir()))
-                _check_sizes(archive, [m.size for m in tf.getmembers()])
+                check_expansion(archive, [m.size for m in tf.getmembers()])
                 tf.extractall(tmp, filter='data')
         else: raise ValueError(f"{archive}: not a zip or tar archive (is it truncated or corrupt?). Fetch it again.")
         _public(tmp, folder=True)
@@ -245,7 +249,7 @@ def check_archive(path:str|Path, # A zip or tar archive
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
                 ms = _zip_members(zf, what)
-                _check_sizes(path, [m.file_size for m in ms], what)
+                check_expansion(path, [m.file_size for m in ms], what)
                 names = [m.filename for m in ms if not m.is_dir()]
                 bad = zf.testzip() if full else None
             if bad: raise ValueError(f"{what}: member {bad!r} is damaged (CRC mismatch); nothing was kept. Fetch it again.")
@@ -253,7 +257,7 @@ def check_archive(path:str|Path, # A zip or tar archive
             with tarfile.open(path) as tf:
                 ms = tf.getmembers()
                 for m in ms: _check_member(m.name, what, not (m.isfile() or m.isdir()))
-                _check_sizes(path, [m.size for m in ms], what)
+                check_expansion(path, [m.size for m in ms], what)
                 names = [m.name for m in ms if m.isfile()]
                 if full: _read_all(tf, ms)
         else: raise ValueError(f"{what}: not a valid archive (neither zip nor tar: truncated or corrupt?); nothing was "

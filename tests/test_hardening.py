@@ -231,3 +231,102 @@ def test_headerless_first_rating_4e0(cli, files):
     assert rc == 0 and 'wrote 2 predictions' in out, (out, err)
     from movie_recs.data import read_ratings
     assert read_ratings(d/'e.csv').rating.tolist() == [4.0, 3.0]
+
+
+# Leftovers of items 9, 11 and 14: data info on archives read in place, temporary names, the Parquet writer
+
+def test_data_info_refuses_a_zip_bomb_read_in_place(tmp_path):
+    "A 2 MB zip read in place by `data info` made the command use 4.8 GB of memory for minutes; the expansion limits "
+    "of extraction now apply before anything is read (here 300 MB of ratings in a zip of under 1 MB)."
+    bomb = tmp_path/'bomb.zip'
+    line = b'1,1,4.0,0\n' * 100_000
+    with zipfile.ZipFile(bomb, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr('ml-bomb/movies.csv', 'movieId,title,genres\n1,Toy Story (1995),Comedy\n')
+        with zf.open('ml-bomb/ratings.csv', 'w', force_zip64=True) as f:
+            f.write(b'userId,movieId,rating,timestamp\n')
+            for _ in range(300): f.write(line)
+    assert bomb.stat().st_size < 3_000_000
+    r = subprocess.run([sys.executable, '-m', 'movie_recs', 'data', 'info', str(bomb)], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, 'MOVIE_RECS_HOME': str(tmp_path/'home')})
+    assert r.returncode == 2 and f'{bomb}: would expand to 0.30 GB from' in r.stderr, r.stderr
+    assert 'MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them' in r.stderr, r.stderr
+
+
+def test_data_info_names_what_a_file_is(cli, tmp_path):
+    "A valid .tar.gz or a plain CSV was called 'truncated, fetch it again'."
+    import tarfile
+    (tmp_path/'ml-x').mkdir()
+    (tmp_path/'ml-x'/'ratings.csv').write_text('userId,movieId,rating\n1,1,4\n')
+    with tarfile.open(tmp_path/'ml-x.tar.gz', 'w:gz') as tf: tf.add(tmp_path/'ml-x', 'ml-x')
+    err = cli.fails(r'ml-x.tar.gz: a tar archive, not a zip; MovieLens releases are read from a zip archive or a folder: '
+                    r'extract it \(tar xf ml-x.tar.gz\)', 'data', 'info', tmp_path/'ml-x.tar.gz')
+    assert 'truncated' not in err and 'Fetch it again' not in err
+    err = cli.fails(r'ratings.csv: a text file, not a MovieLens release; .* A ratings file of your own is read by '
+                    r'read_ratings', 'data', 'info', tmp_path/'ml-x'/'ratings.csv')
+    assert 'truncated' not in err
+    (tmp_path/'cut.zip').write_bytes(b'PK\x03\x04' + b'\x00' * 40)  # a zip's first bytes, then nothing
+    cli.fails(r'cut.zip: not a readable zip archive .* it may be truncated', 'data', 'info', tmp_path/'cut.zip')
+
+
+def _fail_midway(monkeypatch, module, name):
+    "Make `module.name` write a few bytes to its file, then fail as a full disk would."
+    def broken(f, *a, **k):
+        (f.write if hasattr(f, 'write') else open(f, 'wb').write)(b'partial')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(module, name, broken)
+
+
+def test_feature_cache_and_vectors_leave_no_partial_file(tmp_path, monkeypatch):
+    "FeatureCache.put used a fixed per-process temporary name and left it behind on failure; MovieVectors.save used "
+    "one fixed name for every writer."
+    from movie_recs.core import MovieVectors
+    from movie_recs.posters import FeatureCache
+    c = FeatureCache(tmp_path/'cache', 'lite')
+    c.put('ab12', np.ones(3, 'float32'))
+    mv = MovieVectors(np.array([1, 2]), np.ones((2, 3), 'float32'), 'x')
+    mv.save(tmp_path/'v.npz')
+    _fail_midway(monkeypatch, np, 'save')
+    _fail_midway(monkeypatch, np, 'savez')
+    with pytest.raises(OSError): c.put('cd34', np.zeros(3, 'float32'))
+    with pytest.raises(OSError): mv.save(tmp_path/'w.npz')
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*') if p.is_file())
+    assert left == ['cache/lite/ab/ab12.npy', 'v.npz'], left
+
+
+def test_parquet_recommendations_writer_closed_on_failure(tmp_path, monkeypatch):
+    "A failure while `recommend_to` writes Parquet left the writer open; the file must not appear, whole or partial."
+    import pyarrow.parquet as pq
+    from movie_recs.core import taste_groups
+    train, _ = taste_groups()
+    m = Biases().fit(train)
+    closed = []
+    class Writer(pq.ParquetWriter):
+        def close(self):
+            closed.append(True)
+            super().close()
+    monkeypatch.setattr(pq, 'ParquetWriter', Writer)
+    real = type(m).recommend_chunks
+    def chunks(self, *a, **k):
+        it = real(self, *a, **k)
+        yield next(it)
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(type(m), 'recommend_chunks', chunks)
+    with pytest.raises(OSError): m.recommend_to(tmp_path/'recs.parquet', n=3, chunk=2)
+    assert closed == [True] and list(tmp_path.iterdir()) == []
+
+
+def test_data_info_summary_leaves_no_temporary_file(cli, tmp_path, monkeypatch, shared):
+    "data info kept its summary through a fixed per-process name, left behind when the write failed."
+    home = tmp_path/'home'
+    (tmp_path/'src').mkdir()
+    shutil.copy(shared/'movielens'/'ml-latest-small.zip', tmp_path/'src')
+    assert cli.run('--home', home, 'data', 'seed', tmp_path/'src')[0] == 0
+    import movie_recs.core
+    real = os.replace
+    def replace(a, b):
+        if str(b).endswith('info.json'): raise OSError(errno.ENOSPC, 'No space left on device', str(b))
+        return real(a, b)
+    monkeypatch.setattr(movie_recs.core.os, 'replace', replace)
+    rc, out, err = cli.run('--home', home, 'data', 'info', 'ml-latest-small')
+    assert rc == 2 and 'info.json' in err, err
+    assert sorted(p.name for p in (home/'downloads'/'ml-latest-small').iterdir()) == ['ml-latest-small.zip']
