@@ -333,26 +333,22 @@ def test_data_info_summary_leaves_no_temporary_file(cli, tmp_path, monkeypatch, 
     assert sorted(p.name for p in (home/'downloads'/'ml-latest-small').iterdir()) == ['ml-latest-small.zip']
 
 
-# Audit of items 1, 3 and 11 through the installed command
+# Audit of items 1, 3 and 11 through the command (in-process: the subprocess tests above cover the entry point)
 
-EXE = os.path.join(os.path.dirname(sys.executable), 'movie_recs')
-
-
-def test_out_never_replaces_a_folder_that_is_not_a_model(files, tmp_path):
+def test_out_never_replaces_a_folder_that_is_not_a_model(cli, files, tmp_path, monkeypatch):
     "`train collab --out some/user/folder` deleted the user's files and exited 0; `--out .` emptied the current folder."
     d, _ = files
     mine = tmp_path/'mine'
     mine.mkdir()
     (mine/'thesis.tex').write_text('years of work')
     for out, cwd in [(mine, tmp_path), ('.', mine)]:
-        r = subprocess.run([EXE, 'train', 'collab', '--data', d/'train.csv', '--model', 'topn', '--out', out],
-                           capture_output=True, text=True, cwd=cwd, timeout=300)
-        assert r.returncode == 2 and 'is not a saved movie_recs model (it has no model.json): refusing to replace it' \
-            in r.stderr, r.stderr
+        monkeypatch.chdir(cwd)
+        cli.fails(r'is not a saved movie_recs model \(it has no model.json\): refusing to replace it',
+                  'train', 'collab', '--data', d/'train.csv', '--model', 'topn', '--out', out)
         assert sorted(p.name for p in mine.iterdir()) == ['thesis.tex'], list(mine.iterdir())
 
 
-def test_ids_past_32_bits_through_predict(files, tmp_path):
+def test_ids_past_32_bits_through_predict(cli, tmp_path):
     "Movie 4294967297 became movie 1 (Toy Story) and was written back as 1 by predict; a timestamp of 1e30 became the "
     "int64 minimum."
     from movie_recs.core import taste_groups
@@ -361,16 +357,14 @@ def test_ids_past_32_bits_through_predict(files, tmp_path):
     train = train.assign(movie=train.movie.astype('int64') + big - 1)  # movie 1 becomes 4294967297
     train.to_csv(tmp_path/'train.csv', index=False)
     (tmp_path/'test.csv').write_text(f'user,movie\n1,{big}\n1,1\n')
-    r = subprocess.run([EXE, 'predict', '--model', 'mf', '--train', tmp_path/'train.csv', '--test', tmp_path/'test.csv',
-                        '--out', tmp_path/'p.csv'], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
+    rc, out, err = cli.run('predict', '--model', 'mf', '--train', tmp_path/'train.csv', '--test', tmp_path/'test.csv',
+                           '--out', tmp_path/'p.csv')
+    assert rc == 0, err
     p = pd.read_csv(tmp_path/'p.csv')
     assert p.movie.tolist() == [big, 1] and p.prediction.iloc[0] != p.prediction.iloc[1], p
     (tmp_path/'t30.csv').write_text('user,movie,rating,timestamp\n1,1,4,100\n2,1,3,1e30\n')
-    r = subprocess.run([EXE, 'data', 'split', tmp_path/'t30.csv', '--out', tmp_path/'s'], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 2 and "t30.csv: column 'timestamp', row 1 has '1e30', beyond what a 64-bit integer holds" \
-        in r.stderr, r.stderr
+    cli.fails("t30.csv: column 'timestamp', row 1 has '1e30', beyond what a 64-bit integer holds",
+              'data', 'split', tmp_path/'t30.csv', '--out', tmp_path/'s')
 
 
 def test_predict_on_a_full_disk_leaves_no_half_written_file(cli, files, monkeypatch):
