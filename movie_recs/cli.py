@@ -168,7 +168,7 @@ def _fetch_posters(args:argparse.Namespace):
 
 # %% ../nbs/10_cli.ipynb #970c979d
 def data_seed(args:argparse.Namespace):
-    "Copy official files from a local folder into the data home; a file, a folder with none of them, or a refused file is an error."
+    "Copy official files from a local folder into the data home; a file, a folder without any or a refused file is an error."
     from movie_recs.data import data_home, seed_home
     src = Path(args.src)
     if src.is_file():
@@ -186,8 +186,8 @@ def data_seed(args:argparse.Namespace):
 
 # %% ../nbs/10_cli.ipynb #ca17c001
 def data_forget(args:argparse.Namespace):
-    "Forget what the data home recorded of a dataset (checksums, cached download, extracted folder), so it is fetched anew."
-    from movie_recs.download import DATASETS, data_home, forget, get_dataset  # the standard library only
+    "Forget what the data home recorded of a dataset (checksums, cached download, extracted folder): it is fetched anew."
+    from movie_recs.download import data_home, forget, get_dataset  # the standard library only
     ds = get_dataset(args.name)
     removed = forget(ds, args.home)
     pinned = ' (its pinned checksum is part of the package and still applies)' if any(

@@ -110,7 +110,8 @@ def _fast_ratings(src, fname='ratings.csv'):
     try:
         with src.open(fname) as f:
             names = _ml_header(f.readline())
-            cols = _stream_columns(f, names, {n: _RATING_TYPES[n] for n in names}, src.size(fname), store={'rating': 'float32'})
+            types = {n: _RATING_TYPES[n] for n in names}
+            cols = _stream_columns(f, names, types, src.size(fname), store={'rating': 'float32'})
     except _Careful as e:
         _log.info('%s: %s; reading it with the careful reader.', where, e)
         return None
@@ -128,7 +129,7 @@ def _ml_header(first:bytes) -> list:
     return names
 
 def _stream_columns(f, names:list, types:dict, size:int, sep:str=',', store:dict|None=None, block:int=1 << 20) -> dict:
-    "Parse the rest of `f` (`size` bytes in all) block by block into numpy columns `names` of pyarrow `types` (kept as `store`'s dtypes)."
+    "Parse the rest of `f` (`size` bytes) block by block into numpy columns `names` of pyarrow `types` (or `store`'s dtypes)."
     opts = dict(read_options=pacsv.ReadOptions(column_names=names, block_size=block),
                 parse_options=pacsv.ParseOptions(delimiter=sep),
                 convert_options=pacsv.ConvertOptions(column_types=types))
@@ -713,8 +714,8 @@ def _fast_numbers(path:Path, names:tuple):
 def read_numbers(path:str|Path, # A user's CSV or TSV table of numbers: ratings, test pairs, predictions, recommendations
                  what:str='table', # What the file should hold, for messages
                  names:tuple=('user', 'movie', 'rating', 'timestamp'), # What the columns of a file without a header are
-                ) -> pd.DataFrame: # Numeric columns named as in the file (by position without a header), or `read_table`'s
-    "Read a table of numbers like `read_table`, streamed into compact numeric columns; anything unusual is `read_table`'s."
+                ) -> pd.DataFrame: # Numeric columns named as in the file (by position if no header), or `read_table`'s
+    "Read a table of numbers like `read_table`, streamed into compact numeric columns; anything unusual goes to `read_table`."
     path = Path(path)
     try:
         if path.is_file() and (df := _fast_numbers(path, names)) is not None: return df

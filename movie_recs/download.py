@@ -226,7 +226,7 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
 
 # %% ../nbs/02_download.ipynb #ca17e002
 def _missing(names:list, members:tuple) -> list:
-    "The entries of `members` (a file name, or a tuple of names one of which is enough) that no name in `names` ends with."
+    "The entries of `members` (a file name, or a tuple of names one of which is enough) missing from `names`."
     base = {Path(n).name for n in names}
     return [m for m in members if not (base & set(m if isinstance(m, tuple) else (m,)))]
 
@@ -252,7 +252,8 @@ def check_archive(path:str|Path, # A zip or tar archive
                 check_expansion(path, [m.file_size for m in ms], what)
                 names = [m.filename for m in ms if not m.is_dir()]
                 bad = zf.testzip() if full else None
-            if bad: raise ValueError(f"{what}: member {bad!r} is damaged (CRC mismatch); nothing was kept. Fetch it again.")
+            if bad:
+                raise ValueError(f"{what}: member {bad!r} is damaged (CRC mismatch); nothing was kept. Fetch it again.")
         elif tarfile.is_tarfile(path):
             with tarfile.open(path) as tf:
                 ms = tf.getmembers()
@@ -289,7 +290,7 @@ def _load_manifest(home):
     return json.loads(p.read_text()) if p.exists() else {}
 
 def _update_manifest(home, changes:dict) -> list:
-    "Set (or, for a value of None, drop) manifest entries under its lock, through a temporary file of this process's own; the keys that changed."
+    "Set or drop (None) manifest entries, under its lock and through this process's own temporary file; the keys changed."
     with _locked(home, 'manifest'):
         m = _load_manifest(home)
         changed = [k for k, v in changes.items() if m.get(k) != v]
@@ -322,7 +323,7 @@ def _expected(home, ds, r):
     return (r.sha256 if _pinned(ds, r) else None) or _load_manifest(home).get(f'{ds.name}/{r.fname}')
 
 def _published_md5(url:str) -> str|None:
-    "The MD5 published at `url + '.md5'` (GroupLens' `MD5 (ml-1m.zip) = ...` or md5sum's format); None, logged, if there is none."
+    "The MD5 published at `url + '.md5'` (GroupLens' `MD5 (x.zip) = ...` or md5sum's format); None, logged, if none."
     try:
         with urllib.request.urlopen(url + '.md5', timeout=30) as resp: text = resp.read(4096).decode('ascii', 'replace')
     except (OSError, http.client.HTTPException, ValueError) as e:
@@ -330,7 +331,8 @@ def _published_md5(url:str) -> str|None:
                      'recorded for later uses.', url, e)
         return None
     found = re.search(r'\b[0-9a-fA-F]{32}\b', text)
-    if not found: raise ChecksumError(f"{url}.md5: no MD5 in the published checksum file ({text[:80]!r}); nothing was kept.")
+    if not found:
+        raise ChecksumError(f"{url}.md5: no MD5 in the published checksum file ({text[:80]!r}); nothing was kept.")
     return found.group().lower()
 
 def _shown(url:str) -> str:
@@ -338,7 +340,7 @@ def _shown(url:str) -> str:
     return urllib.request.url2pathname(urllib.parse.urlparse(url).path) if url.startswith('file:') else url
 
 def _verify(path, home, ds, r, url, digest=None) -> str:
-    "Check a new copy of `r` at `path` (from `url`) against every checksum there is for it, and an archive's contents; its SHA-256."
+    "Check a new copy of `r` at `path` (from `url`) against every checksum there is, and an archive's contents; its SHA-256."
     expected, what = _expected(home, ds, r), _shown(url)
     fix = _WRONG if _pinned(ds, r) and r.sha256 else (
         f"The SHA-256 recorded when {ds.name} was first accepted ({_manifest_path(home)}) differs: if that first copy was "
@@ -416,7 +418,7 @@ def _seedable(p:Path, src:Path, max_bytes:int|None=None) -> bool:
     return why is None
 
 class Seeded(list):
-    "The names of the datasets `seed_home` seeded; `replaced` those whose wrong cached copy it replaced, `failed` maps each file it refused to why."
+    "Datasets `seed_home` seeded; `replaced`: those whose wrong cached copy it replaced; `failed`: refused file -> why."
     def __init__(self, names=(), replaced=(), failed=None):
         super().__init__(names)
         self.replaced, self.failed = list(replaced), dict(failed or {})
@@ -431,15 +433,16 @@ def _seed_file(home, ds, r, p:Path) -> bool:
     recorded = _load_manifest(home).get(f'{ds.name}/{r.fname}')
     if had and not _pinned(ds, r) and recorded and sha256sum(cached) == recorded:
         raise ValueError(f"{p}: differs from the copy of {ds.name} already in {cached.parent} (SHA-256 {recorded[:16]}..., "
-                         f"recorded when first accepted; this file's is {sha256sum(p)[:16]}...). Kept that copy: no pinned "
-                         f"checksum says which is official. If this file is: movie_recs data forget {ds.name}, then seed again.")
+                         f"recorded when first accepted; this file's is {sha256sum(p)[:16]}...). Kept that copy: no "
+                         f"pinned checksum says which is official. If this file is: movie_recs data forget {ds.name}, "
+                         "then seed again.")
     _fetch_file(home, ds, r, p.resolve().as_uri(), True, False)  # verified before it replaces anything
     return had
 
 def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`, `links/<dataset>/<file>`, or flat
               home:str|Path|None=None, # Data home to seed; default `data_home()`
              ) -> Seeded: # Names of the datasets seeded from `src` (a list), with `replaced` and `failed`
-    "Copy official dataset files from a local folder into the download cache, verifying each one; a bad file is listed, not fatal."
+    "Copy official dataset files from a local folder into the download cache, each verified; a bad file is listed, not fatal."
     src, found = Path(src), Seeded()
     if not src.is_dir(): raise FileNotFoundError(f"{src}: no such folder to seed the data home from.")
     home = data_home(home)
