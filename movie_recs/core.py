@@ -585,6 +585,8 @@ def atomic_file(path:str|Path, # The file to write
     path = Path(path)
     if not path.parent.is_dir():  # else mkstemp's error would name the temporary file, not the one asked for
         raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent} to write it in", str(path))
+    if path.is_dir():  # else the final rename would fail naming the temporary file too
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
     os.close(fd)
     try:

@@ -380,3 +380,14 @@ def test_predict_on_a_full_disk_leaves_no_half_written_file(cli, files, monkeypa
               'predict', '--model', d/'model', '--test', d/'test.csv', '--out', d/'p.csv')
     assert (d/'p.csv').read_text() == 'the previous predictions\n'
     assert not [p for p in d.iterdir() if p.name.startswith('.p.csv')]
+
+
+def test_a_folder_or_an_existing_file_as_out(cli, files):
+    "`error: 21` and `error: 17` once: an output that is a folder, or a folder to make that is a file, named with the fix."
+    d, _ = files
+    (d/'outdir').mkdir()
+    cli.fails(rf'^movie_recs: error: {d}/outdir: Is a directory; give a file, not a folder\.$',
+              'predict', '--model', d/'model', '--test', d/'test.csv', '--out', d/'outdir')
+    assert list((d/'outdir').iterdir()) == [] and not [p for p in d.iterdir() if p.name.startswith('.outdir')]
+    cli.fails(r'train.csv: File exists; remove it, or choose another name\.$', 'data', 'split', d/'train.csv',
+              '--out', d/'train.csv')
