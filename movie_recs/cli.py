@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['ABILITIES', 'SPLITS', 'DEFAULT_TAGS', 'DEMO_TIME', 'DEMO_MODELS', 'main', 'render', 'require', 'data_fetch',
-           'data_seed', 'data_info', 'data_list', 'data_synth', 'data_split', 'train_cmd', 'open_model',
+           'data_seed', 'data_forget', 'data_info', 'data_list', 'data_synth', 'data_split', 'train_cmd', 'open_model',
            'recommend_cmd', 'predict_cmd', 'similar_cmd', 'taste_cmd', 'features_cmd', 'evaluate_cmd', 'demo_cmd']
 
 # %% ../nbs/10_cli.ipynb #f064912f
@@ -168,17 +168,33 @@ def _fetch_posters(args:argparse.Namespace):
 
 # %% ../nbs/10_cli.ipynb #970c979d
 def data_seed(args:argparse.Namespace):
-    "Copy official files from a local folder into the data home; a file, or a folder with none of them, is an error."
+    "Copy official files from a local folder into the data home; a file, a folder without any or a refused file is an error."
     from movie_recs.data import data_home, seed_home
     src = Path(args.src)
     if src.is_file():
         raise ValueError(f"{src}: a file, not a folder; seed from the folder that holds it (the archive directly in it, "
                          f"or in its movielens/ folder): movie_recs data seed {src.parent}")
     found = seed_home(src, args.home)
-    if not found:
+    if not found and not found.failed:
         raise ValueError(f"{src}: no official files found, nothing was seeded; the folder should hold "
                          "movielens/<name>.zip, links/<dataset>/<file> or posters/<movieId>.jpg (or the files directly).")
-    print(f"seeded {data_home(args.home)} with: {', '.join(found)}")
+    if found: print(f"seeded {data_home(args.home)} with: {', '.join(found)}")
+    for name in found.replaced: print(f"  {name}: the cached copy differed from the verified one and was replaced")
+    if found.failed:
+        raise ValueError(f"not seeded ({len(found.failed)} file{'s' if len(found.failed) > 1 else ''}"
+                         f"{', the others were' if found else ''}): " + ' | '.join(found.failed.values()))
+
+# %% ../nbs/10_cli.ipynb #ca17c001
+def data_forget(args:argparse.Namespace):
+    "Forget what the data home recorded of a dataset (checksums, cached download, extracted folder): it is fetched anew."
+    from movie_recs.download import data_home, forget, get_dataset  # the standard library only
+    ds = get_dataset(args.name)
+    removed = forget(ds, args.home)
+    pinned = ' (its pinned checksum is part of the package and still applies)' if any(
+        r.sha256 or r.md5 for r in ds.files) else ''
+    if not removed: return print(f"{data_home(args.home)} holds nothing of {ds.name} to forget{pinned}")
+    print(f"forgot {ds.name}: {'; '.join(removed)}{pinned}. movie_recs data fetch {ds.name} (or data seed FOLDER) "
+          "gets it again, verified as on first use")
 
 # %% ../nbs/10_cli.ipynb #fc9300c1
 def _fmt_info(i:dict) -> str:
@@ -215,9 +231,8 @@ def data_info(args:argparse.Namespace):
         from movie_recs.data import dataset_info, load_movielens
         info = dataset_info(load_movielens(args.name_or_path, args.home))
         if path:
-            tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-            tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
-            os.replace(tmp, path)
+            from movie_recs.core import atomic_file  # pandas is loaded by now
+            with atomic_file(path) as tmp: tmp.write_text(json.dumps({'stamp': stamp, 'info': info}))
     if getattr(args, 'fits', False): return _print_fits(info, args.json)
     print(json.dumps(info) if args.json else _fmt_info(info))
 
@@ -286,7 +301,7 @@ def data_split(args:argparse.Namespace):
 # %% ../nbs/10_cli.ipynb #d3db041e
 @_subcommand
 def _data_parser(sub, common):
-    "movie_recs data fetch|info|seed|list|synth|split"
+    "movie_recs data fetch|info|seed|forget|list|synth|split"
     d = sub.add_parser('data', help='fetch and inspect datasets', parents=[common])
     d = d.add_subparsers(dest='data_command', required=True, metavar='ACTION')
     f = d.add_parser('fetch', help='download a registry dataset (a verified cache hit if present)', parents=[common])
@@ -305,6 +320,10 @@ def _data_parser(sub, common):
     s = d.add_parser('seed', help='copy official files from a local folder into the data home', parents=[common])
     s.add_argument('src', help='folder with movielens/<name>.zip, links/<dataset>/<file> and posters/, or flat')
     s.set_defaults(func=data_seed)
+    g = d.add_parser('forget', help="forget a dataset's recorded checksums and cached copies (to fetch it anew)",
+                     parents=[common])
+    g.add_argument('name', help='a registry name (see `movie_recs data list`)')
+    g.set_defaults(func=data_forget)
     d.add_parser('list', help='list the registry', parents=[common]).set_defaults(func=data_list)
     y = d.add_parser('synth', help='write a synthetic release in the ml-25m layout (to try the package at scale)',
                      parents=[common])
@@ -574,11 +593,11 @@ def _recommend_parser(sub, common):
 def _pairs(path:str):
     "User and movie ids of a test file: user, movie[, ...], header or not."
     import pandas as pd
-    from movie_recs.data import check_ratings, read_ratings, read_table
+    from movie_recs.data import check_ratings, read_numbers, read_ratings
     try: return read_ratings(path)
     except ValueError as e:
         if 'rating' not in str(e) and 'missing column' not in str(e): raise
-    df = read_table(path, 'test')
+    df = read_numbers(path, 'test', ('user', 'movie'))
     if df.shape[1] < 2: raise ValueError(f"{path}: missing column(s) ['user', 'movie']: expected user, movie[, rating].")
     return check_ratings(pd.DataFrame({'user': df.iloc[:, 0], 'movie': df.iloc[:, 1], 'rating': 3.0}), str(path))
 

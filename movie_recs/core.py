@@ -164,9 +164,12 @@ def save(self:MovieVectors, path:str|Path, # Destination `.npz` file
         ) -> Path:
     "Save as `.npz` with arrays `ids` and `vectors` (no pickle), atomically: any tool can read it with numpy."
     path = Path(path)
-    tmp = path.with_name(f'.{path.name}.tmp.npz')
-    np.savez(tmp, ids=self.ids, vectors=self.vectors, name=np.array(self.name))
-    os.replace(tmp, path)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{os.urandom(4).hex()}.part')  # this call's own name
+    try:
+        with open(tmp, 'xb') as f: np.savez(f, ids=self.ids, vectors=self.vectors, name=np.array(self.name))
+        os.replace(tmp, path)
+    finally:  # a failed write leaves nothing behind
+        if tmp.exists(): tmp.unlink()
     return path
 
 @patch(cls_method=True)
@@ -582,6 +585,8 @@ def atomic_file(path:str|Path, # The file to write
     path = Path(path)
     if not path.parent.is_dir():  # else mkstemp's error would name the temporary file, not the one asked for
         raise FileNotFoundError(errno.ENOENT, f"no folder {path.parent} to write it in", str(path))
+    if path.is_dir():  # else the final rename would fail naming the temporary file too
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
     os.close(fd)
     try:
@@ -609,15 +614,17 @@ def recommend_to(self:Model, path:str|Path, # A .csv or .parquet file to write
     path.parent.mkdir(parents=True, exist_ok=True)
     parquet, rows, writer = path.suffix.lower() == '.parquet', 0, None
     with atomic_file(path) as tmp:
-        for k, df in enumerate(self.recommend_chunks(uids, n, exclude_seen, candidates, chunk)):
-            if parquet:
-                import pyarrow as pa, pyarrow.parquet as pq
-                t = pa.Table.from_pandas(df, preserve_index=False)
-                writer = writer or pq.ParquetWriter(tmp, t.schema)
-                writer.write_table(t)
-            else: df.to_csv(tmp, mode='a' if k else 'w', header=not k, index=False, float_format='%.6g')
-            rows += len(df)
-        if writer is not None: writer.close()
+        try:
+            for k, df in enumerate(self.recommend_chunks(uids, n, exclude_seen, candidates, chunk)):
+                if parquet:
+                    import pyarrow as pa, pyarrow.parquet as pq
+                    t = pa.Table.from_pandas(df, preserve_index=False)
+                    writer = writer or pq.ParquetWriter(tmp, t.schema)
+                    writer.write_table(t)
+                else: df.to_csv(tmp, mode='a' if k else 'w', header=not k, index=False, float_format='%.6g')
+                rows += len(df)
+        finally:  # closed whatever happens (a failure, Ctrl-C); the temporary file then goes, the target is untouched
+            if writer is not None: writer.close()
     return rows
 
 # %% ../nbs/00_core.ipynb #0961eac2

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_data.ipynb #a34c5ccc
 from __future__ import annotations
-import csv, hashlib, io, json, logging, os, re, zipfile, zlib
+import csv, hashlib, io, json, logging, os, re, tarfile, zipfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from .core import MovieVectors, Split, Vocab, atomic_file, find_movie, normalise_title, parse_title, require_columns
 from .download import (data_home, Remote, Dataset, GROUPLENS, ENTITY2REC, FRANKGRAPH, DBPEDIA_PROPS, DATASETS, get_dataset,
-    sha256sum, ChecksumError, download, safe_extract, fetch, poster_dir, seed_home, use_local_copy)
+    sha256sum, ChecksumError, download, check_expansion, safe_extract, fetch, poster_dir, seed_home, use_local_copy)
 from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, LinkTable, link_table, poster_index, open_poster,
     TMDB_API, fetch_posters, show_posters, plot_top_links)
 
@@ -25,8 +25,8 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_table',
-           'read_ratings', 'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold',
-           'official_folds', 'plot_overview']
+           'read_numbers', 'read_ratings', 'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n',
+           'kfold', 'official_folds', 'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -34,9 +34,7 @@ class _Source:
     def __init__(self, path):
         self.path = Path(path)
         if not self.path.exists(): raise FileNotFoundError(f"{self.path}: no such file or folder.")
-        try: self.zip = zipfile.ZipFile(self.path) if self.path.is_file() else None
-        except (zipfile.BadZipFile, OSError) as e:
-            raise ValueError(f"{self.path}: not a readable zip archive ({e}); it may be truncated. Fetch it again.") from e
+        self.zip = _open_zip(self.path) if self.path.is_file() else None
         names = self.zip.namelist() if self.zip else [str(p.relative_to(self.path)) for p in self.path.rglob('*')]
         self.files = {}
         for n in sorted(names, key=lambda n: (n.count('/'), n)): self.files.setdefault(Path(n).name, n)
@@ -45,6 +43,28 @@ class _Source:
     def open(self, fname): return self.zip.open(self.files[fname]) if self.zip else open(self.path/self.files[fname], 'rb')
     def size(self, fname):
         return self.zip.getinfo(self.files[fname]).file_size if self.zip else (self.path/self.files[fname]).stat().st_size
+
+_RELEASE = "MovieLens releases are read from a zip archive or a folder"
+
+def _open_zip(path:Path) -> zipfile.ZipFile:
+    "The zip archive at `path`, within the expansion limits; a file of another kind is named for what it is."
+    try: zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        with open(path, 'rb') as f: head = f.read(4096)
+        if tarfile.is_tarfile(path):
+            raise ValueError(f"{path}: a tar archive, not a zip; {_RELEASE}: extract it (tar xf {path.name}) and give "
+                             "the folder.") from None
+        if not head.startswith(b'PK'):
+            kind = _not_text(head)
+            what = kind[0] if kind else 'a text file' if head.strip() else 'an empty file'
+            raise ValueError(f"{path}: {what}, not a MovieLens release; {_RELEASE}. A ratings file of your own is read "
+                             "by read_ratings (movie_recs data split, train collab --data, predict --train).") from None
+        raise ValueError(f"{path}: not a readable zip archive ({e}); it may be truncated. Fetch it again.") from e
+    try: check_expansion(path, [i.file_size for i in zf.infolist()])
+    except ValueError:
+        zf.close()
+        raise
+    return zf
 
 # %% ../nbs/01_data.ipynb #564fe815
 def _decode(data, where, encodings):
@@ -89,34 +109,42 @@ def _fast_ratings(src, fname='ratings.csv'):
     where = src.where(fname)
     try:
         with src.open(fname) as f:
-            cols = _stream_columns(f, f.readline(), src.size(fname))
+            names = _ml_header(f.readline())
+            types = {n: _RATING_TYPES[n] for n in names}
+            cols = _stream_columns(f, names, types, src.size(fname), store={'rating': 'float32'})
     except _Careful as e:
         _log.info('%s: %s; reading it with the careful reader.', where, e)
         return None
     except (zipfile.BadZipFile, EOFError, zlib.error) as e: raise _corrupt(where, e) from e
-    df = pd.DataFrame(cols, copy=False)
+    df = pd.DataFrame({_RATING_NAMES[c]: a for c, a in cols.items()}, copy=False)
     df.attrs['where'] = where
     return df
 
-def _stream_columns(f, first, size, block=1 << 20):
-    "Parse the rest of `f` (`size` bytes in all) block by block into numpy columns named after its header `first`."
+def _ml_header(first:bytes) -> list:
+    "The column names of a MovieLens ratings.csv header line; `_Careful` if it is anything else."
     try: names = first.decode('utf-8').strip().split(',')
     except UnicodeDecodeError: raise _Careful('the header is not UTF-8') from None
     if not {'userId', 'movieId', 'rating'} <= set(names) <= set(_RATING_TYPES) or len(set(names)) != len(names):
         raise _Careful(f'unusual header {first[:80]!r}')
+    return names
+
+def _stream_columns(f, names:list, types:dict, size:int, sep:str=',', store:dict|None=None, block:int=1 << 20) -> dict:
+    "Parse the rest of `f` (`size` bytes) block by block into numpy columns `names` of pyarrow `types` (or `store`'s dtypes)."
     opts = dict(read_options=pacsv.ReadOptions(column_names=names, block_size=block),
-                convert_options=pacsv.ConvertOptions(column_types={n: _RATING_TYPES[n] for n in names}))
+                parse_options=pacsv.ParseOptions(delimiter=sep),
+                convert_options=pacsv.ConvertOptions(column_types=types))
     cols, n = None, 0
     try:
         for batch in pacsv.open_csv(f, **opts):
             if cols is None:  # room for the rows the file holds at the first block's bytes per row, plus a margin
-                cap = int(size * batch.num_rows / min(block, size) * 1.2) + 1000
-                cols = {c: np.empty(cap, 'float32' if c == 'rating' else _RATING_TYPES[c].to_pandas_dtype()) for c in names}
+                cap = int(size * batch.num_rows / min(block, max(size, 1)) * 1.2) + 1000
+                cols = {c: np.empty(cap, (store or {}).get(c) or types[c].to_pandas_dtype()) for c in names}
             cols, n = _append(cols, n, names, batch), n + batch.num_rows
     except pa.ArrowInvalid as e: raise _Careful(str(e).splitlines()[0]) from None
     if not n: raise _Careful('no rows')
-    if np.isnan(cols['rating'][:n]).any(): raise _Careful('NaN ratings')
-    return {_RATING_NAMES[c]: a[:n] for c, a in cols.items()}  # pages past `n` were never touched: they take no memory
+    for c, a in cols.items():
+        if a.dtype.kind == 'f' and np.isnan(a[:n]).any(): raise _Careful(f'NaN values in column {c!r}')
+    return {c: a[:n] for c, a in cols.items()}  # pages past `n` were never touched: they take no memory
 
 def _append(cols, n, names, batch):
     if n + batch.num_rows > len(cols[names[0]]):  # the estimate was short: grow by half
@@ -658,15 +686,48 @@ def read_table(path:str|Path, # A user's CSV or TSV text file: ratings, test pai
     df.attrs.update(where=str(path), header=header)
     return df
 
-# %% ../nbs/01_data.ipynb #f03b8bc9
+# %% ../nbs/01_data.ipynb #ca17d002
 _ALIASES = {'userid': 'user', 'user_id': 'user', 'uid': 'user', 'item': 'movie', 'itemid': 'movie', 'item_id': 'movie',
             'iid': 'movie', 'movieid': 'movie', 'movie_id': 'movie', 'score': 'rating', 'time': 'timestamp'}
+_NUMBER_TYPES = {'user': pa.int32(), 'movie': pa.int32(), 'rating': pa.float64(), 'timestamp': pa.int64(),
+                 'prediction': pa.float64(), 'rank': pa.int64()}
 
+def _fast_numbers(path:Path, names:tuple):
+    "`path` streamed into numeric columns (named as in the file, or by position), or None if it needs `read_table`."
+    with open(path, 'rb') as f:
+        head = f.read(1 << 16)
+        first = head.split(b'\n', 1)[0].rstrip(b'\r').decode('utf-8')
+        if _not_text(head) or not first.strip() or _CONTROL.search(first): return None
+        sep = '\t' if '\t' in first else ','
+        header = _is_header(first, sep)
+        fields = [c.strip().strip('"') for c in first.split(sep)]
+        if header: keys, cols = [_ALIASES.get(c.lower(), c.lower()) for c in fields], fields
+        else: keys, cols = list(names[:len(fields)]), list(range(len(fields)))
+        if len(keys) != len(fields) or len(set(keys)) != len(keys) or not set(keys) <= set(_NUMBER_TYPES): return None
+        f.seek(0)
+        if header: f.readline()
+        arrays = _stream_columns(f, keys, {k: _NUMBER_TYPES[k] for k in keys}, path.stat().st_size, sep)
+    df = pd.DataFrame(dict(zip(cols, arrays.values())), copy=False)
+    df.attrs.update(where=str(path), header=header)
+    return df
+
+def read_numbers(path:str|Path, # A user's CSV or TSV table of numbers: ratings, test pairs, predictions, recommendations
+                 what:str='table', # What the file should hold, for messages
+                 names:tuple=('user', 'movie', 'rating', 'timestamp'), # What the columns of a file without a header are
+                ) -> pd.DataFrame: # Numeric columns named as in the file (by position if no header), or `read_table`'s
+    "Read a table of numbers like `read_table`, streamed into compact numeric columns; anything unusual goes to `read_table`."
+    path = Path(path)
+    try:
+        if path.is_file() and (df := _fast_numbers(path, names)) is not None: return df
+    except (_Careful, UnicodeDecodeError) as e: _log.info('%s: %s; reading it with the careful reader.', path, e)
+    return read_table(path, what)
+
+# %% ../nbs/01_data.ipynb #f03b8bc9
 def read_ratings(path:str|Path, # CSV or TSV file: user, item, rating[, timestamp], header optional
                  scale:tuple=(0.5, 5.0), # Allowed rating range
                 ) -> pd.DataFrame: # Clean ratings (see `check_ratings`)
-    "Read a user-supplied ratings file, detecting the separator and whether it has a header."
-    df = read_table(path, 'ratings')
+    "Read a user-supplied ratings file, detecting the separator and whether it has a header; streamed where it can be."
+    df = read_numbers(path, 'ratings')
     if df.attrs['header']: df.columns = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in df.columns]
     else: df.columns = ['user', 'movie', 'rating', 'timestamp'][:df.shape[1]] + list(df.columns[4:])
     return check_ratings(df, str(path), scale)

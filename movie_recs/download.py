@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_download.ipynb #dl000002
 from __future__ import annotations
-import difflib, hashlib, http.client, json, logging, os, shutil, tarfile, tempfile, zipfile, zlib
+import difflib, errno, hashlib, http.client, json, logging, os, re, shutil, tarfile, tempfile, zipfile, zlib
 import urllib.error, urllib.parse, urllib.request, uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +18,8 @@ except ImportError: fcntl = None
 # %% auto #0
 __all__ = ['GROUPLENS', 'ENTITY2REC', 'FRANKGRAPH', 'DBPEDIA_PROPS', 'DATASETS', 'MAX_EXTRACT_GB', 'MAX_RATIO',
            'MAX_POSTER_BYTES', 'data_home', 'Remote', 'Dataset', 'get_dataset', 'sha256sum', 'ChecksumError',
-           'download', 'safe_extract', 'fetch', 'is_cached', 'poster_dir', 'seed_home', 'use_local_copy']
+           'download', 'check_expansion', 'safe_extract', 'check_archive', 'fetch', 'is_cached', 'poster_dir', 'Seeded',
+           'seed_home', 'use_local_copy', 'forget']
 
 # %% ../nbs/02_download.ipynb #bac85d94
 def data_home(home:str|Path|None=None, # Folder to use; default `$MOVIE_RECS_HOME` or `~/.movie_recs`
@@ -31,10 +32,12 @@ def data_home(home:str|Path|None=None, # Folder to use; default `$MOVIE_RECS_HOM
 # %% ../nbs/02_download.ipynb #6bba561c
 @dataclass(frozen=True)
 class Remote:
-    "One downloadable file: its official `url`, the `fname` it is cached as, and its `sha256` where known."
+    "One downloadable file: its official `url`, the `fname` it is cached as, its `sha256` and `md5` where known."
     url: str
     fname: str
     sha256: str|None = None
+    md5: str|None = None # The MD5 its source publishes, where known
+    md5_file: bool = False # Whether the source publishes `<url>.md5` beside the file (GroupLens does)
 
 # %% ../nbs/02_download.ipynb #ddb4994d
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class Dataset:
     files: tuple
     archive: bool = False
     description: str = ''
+    members: tuple = () # File names an archive must hold to be this dataset; a tuple entry: one of these names
 
 # %% ../nbs/02_download.ipynb #04f522b9
 GROUPLENS = 'https://files.grouplens.org/datasets/movielens/'
@@ -51,17 +55,26 @@ ENTITY2REC = 'https://raw.githubusercontent.com/D2KLab/entity2rec/380c1599ea5825
 FRANKGRAPH = 'https://raw.githubusercontent.com/AKSW/frankgraphbench/47f116f3812ed1ceb4e8cfbe22bb9cb58b3dab4d/'
 DBPEDIA_PROPS = ('starring', 'director', 'writer', 'producer', 'musicComposer', 'cinematography', 'editing', 'distributor')
 
-def _ml(name, desc, sha256=None):
-    return Dataset(name, (Remote(f'{GROUPLENS}{name}.zip', f'{name}.zip', sha256),), archive=True, description=desc)
+_CSV = ('ratings.csv', 'movies.csv')
+
+def _ml(name, desc, members=_CSV, sha256=None, md5=None):
+    "A GroupLens release: one zip, with the MD5 GroupLens publishes beside it (`<name>.zip.md5`)."
+    return Dataset(name, (Remote(f'{GROUPLENS}{name}.zip', f'{name}.zip', sha256, md5, md5_file=True),), archive=True,
+                   description=desc, members=members)
 
 DATASETS = {d.name: d for d in [
-    _ml('ml-100k', 'MovieLens 100K: 100,000 ratings, 943 users, 1,682 movies (1998), with official folds'),
-    _ml('ml-1m', 'MovieLens 1M: 1,000,209 ratings, 6,040 users, 3,706 movies (2003)'),
-    _ml('ml-10m', 'MovieLens 10M: 10,000,054 ratings, 95,580 tags, 69,878 users, 10,677 movies (2009)'),
-    _ml('ml-20m', 'MovieLens 20M: 20,000,263 ratings, 465,564 tags, 138,493 users, 27,278 movies (2015)'),
-    _ml('ml-25m', 'MovieLens 25M: 25,000,095 ratings, 162,541 users, 59,047 movies (2019)'),
+    _ml('ml-100k', 'MovieLens 100K: 100,000 ratings, 943 users, 1,682 movies (1998), with official folds',
+        ('u.data', 'u.item'), md5='0e33842e24a9c977be4e0107933c0723'),
+    _ml('ml-1m', 'MovieLens 1M: 1,000,209 ratings, 6,040 users, 3,706 movies (2003)',
+        ('ratings.dat', 'movies.dat'), md5='c4d9eecfca2ab87c1945afe126590906'),
+    _ml('ml-10m', 'MovieLens 10M: 10,000,054 ratings, 95,580 tags, 69,878 users, 10,677 movies (2009)',
+        ('movies.dat', ('ratings.dat', 'tags.dat')), md5='ce571fd55effeba0271552578f2648bd'),
+    _ml('ml-20m', 'MovieLens 20M: 20,000,263 ratings, 465,564 tags, 138,493 users, 27,278 movies (2015)',
+        md5='cd245b17a1ae2cc31bb14903e1204af3'),
+    _ml('ml-25m', 'MovieLens 25M: 25,000,095 ratings, 162,541 users, 59,047 movies (2019)',
+        md5='6b51fb2759a8657d3bfcbfc42b592ada'),
     _ml('ml-latest-small', 'MovieLens latest, small: 100,836 ratings, 610 users, 9,742 movies',
-        'b8aad1ba19d36ec359c8e77bebb5385b78bf2afc0e7bbeffd2cf67b2a61461d9'),
+        sha256='b8aad1ba19d36ec359c8e77bebb5385b78bf2afc0e7bbeffd2cf67b2a61461d9'),
     _ml('ml-latest', 'MovieLens latest, full: about 33 million ratings (changes over time)'),
     Dataset('dbpedia-ml1m',
             tuple(Remote(f'{ENTITY2REC}graphs/dbo:{p}.edgelist', f'dbo_{p}.edgelist') for p in DBPEDIA_PROPS)
@@ -81,22 +94,25 @@ def get_dataset(name:str, # A registry name such as `ml-latest-small`
 
 # %% ../nbs/02_download.ipynb #aab76233
 def sha256sum(path:str|Path, # File to hash
+              algo:str='sha256', # Any `hashlib` name, e.g. `md5` for GroupLens' published checksums
              ) -> str: # Hex digest
-    "SHA-256 of the file at `path`, read in 1 MiB blocks."
-    h = hashlib.sha256()
+    "SHA-256 (or another `algo`) of the file at `path`, read in 1 MiB blocks."
+    h = hashlib.new(algo)
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
 # %% ../nbs/02_download.ipynb #cfd7d328
 class ChecksumError(ValueError):
-    "A file's SHA-256 is not the expected one."
+    "A file's SHA-256 (or MD5) is not the expected one."
 
-def _check_sha(path, expected, what):
-    got = sha256sum(path)
-    if expected and got != expected:
-        raise ChecksumError(f"{what}: SHA-256 mismatch (expected {expected}, got {got}). The file is corrupt or not "
-                            f"the official one; nothing was kept. Fetch it again, or check the source.")
+_WRONG = "The file is corrupt or not the official one; nothing was kept. Fetch it again, or check the source."
+
+def _check_sha(path, expected, what, algo='sha256', fix=_WRONG):
+    got = sha256sum(path, algo)
+    if expected and got != expected.lower():
+        raise ChecksumError(f"{what}: {'SHA-256' if algo == 'sha256' else algo.upper()} mismatch (expected {expected}, "
+                            f"got {got}). {fix}")
     return got
 
 # %% ../nbs/02_download.ipynb #b8e5e5d3
@@ -165,16 +181,20 @@ def _zip_members(zf, archive):
 MAX_EXTRACT_GB = 10.0  # an archive may expand to at most this many GB (MOVIE_RECS_MAX_EXTRACT_GB overrides)
 MAX_RATIO = 100.0  # and, beyond 256 MB, to at most this many times its size (MOVIE_RECS_MAX_RATIO overrides)
 
-def _check_sizes(archive:Path, sizes:list):
-    "Refuse an archive whose members would expand past the limits (a zip bomb), before anything is written."
+def check_expansion(archive:str|Path, # A zip or tar archive
+                    sizes:list, # Its members' uncompressed sizes
+                    what:str|None=None, # How to call it in messages; default its path
+                   ):
+    "Refuse an archive whose members would expand past the limits (a zip bomb) before any of it is written or read."
+    archive = Path(archive)
     total, packed = sum(sizes), max(archive.stat().st_size, 1)
     cap = float(os.environ.get('MOVIE_RECS_MAX_EXTRACT_GB', MAX_EXTRACT_GB)) * 1e9
     ratio = float(os.environ.get('MOVIE_RECS_MAX_RATIO', MAX_RATIO))
     if total > cap or (total > 256e6 and total > ratio * packed):
-        raise ValueError(f"{archive}: would expand to {total / 1e9:.2f} GB from {packed / 1e6:,.2f} MB "
+        raise ValueError(f"{what or archive}: would expand to {total / 1e9:.2f} GB from {packed / 1e6:,.2f} MB "
                          f"({total / packed:,.0f}x); the limits are {cap / 1e9:g} GB and, beyond 256 MB, {ratio:g}x "
-                         "(MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them). Nothing was extracted; "
-                         "is this the official archive?")
+                         "(MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them). Refused before writing or reading "
+                         "any of it; is this the official archive?")
 
 def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
                  dest:str|Path, # Folder to create with the archive's contents
@@ -186,12 +206,12 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
                 members = _zip_members(zf, archive)
-                _check_sizes(archive, [m.file_size for m in members])
+                check_expansion(archive, [m.file_size for m in members])
                 zf.extractall(tmp, members)
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:
                 for m in tf.getmembers(): _check_member(m.name, archive, not (m.isfile() or m.isdir()))
-                _check_sizes(archive, [m.size for m in tf.getmembers()])
+                check_expansion(archive, [m.size for m in tf.getmembers()])
                 tf.extractall(tmp, filter='data')
         else: raise ValueError(f"{archive}: not a zip or tar archive (is it truncated or corrupt?). Fetch it again.")
         _public(tmp, folder=True)
@@ -203,6 +223,53 @@ def safe_extract(archive:str|Path, # A .zip, .tar, .tar.gz or .tgz file
         raise ValueError(f"{archive}: corrupt or truncated archive ({e}). Delete it and fetch again.") from e
     finally:
         if tmp.exists(): shutil.rmtree(tmp)
+
+# %% ../nbs/02_download.ipynb #ca17e002
+def _missing(names:list, members:tuple) -> list:
+    "The entries of `members` (a file name, or a tuple of names one of which is enough) missing from `names`."
+    base = {Path(n).name for n in names}
+    return [m for m in members if not (base & set(m if isinstance(m, tuple) else (m,)))]
+
+def _read_all(tf, ms):
+    "Read every file member of tar `tf` to its end (a damaged gzip stream or a short member raises)."
+    for m in ms:
+        if not m.isfile(): continue
+        with tf.extractfile(m) as f:
+            while f.read(1 << 20): pass
+
+def check_archive(path:str|Path, # A zip or tar archive
+                  ds:Dataset|None=None, # The dataset it should be: its `members` must be in it
+                  full:bool=True, # Also read every member's data back (CRC of a zip, the stream of a tar)
+                  what:str|None=None, # How to call the file in messages (e.g. its URL); default its path
+                 ) -> int: # Number of files in the archive
+    "Refuse an archive that is not what it claims: unreadable, unsafe, a zip bomb, missing its release's files or damaged."
+    path = Path(path)
+    what = what or str(path)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                ms = _zip_members(zf, what)
+                check_expansion(path, [m.file_size for m in ms], what)
+                names = [m.filename for m in ms if not m.is_dir()]
+                bad = zf.testzip() if full else None
+            if bad:
+                raise ValueError(f"{what}: member {bad!r} is damaged (CRC mismatch); nothing was kept. Fetch it again.")
+        elif tarfile.is_tarfile(path):
+            with tarfile.open(path) as tf:
+                ms = tf.getmembers()
+                for m in ms: _check_member(m.name, what, not (m.isfile() or m.isdir()))
+                check_expansion(path, [m.size for m in ms], what)
+                names = [m.name for m in ms if m.isfile()]
+                if full: _read_all(tf, ms)
+        else: raise ValueError(f"{what}: not a valid archive (neither zip nor tar: truncated or corrupt?); nothing was "
+                               "kept. Fetch it again.")
+    except (zipfile.BadZipFile, zlib.error, tarfile.TarError, EOFError, NotImplementedError, RuntimeError) as e:
+        raise ValueError(f"{what}: corrupt or truncated archive ({e}); nothing was kept. Fetch it again.") from e
+    if ds is not None and (miss := _missing(names, ds.members)):
+        want = ', '.join(' or '.join(m) if isinstance(m, tuple) else m for m in miss)
+        raise ValueError(f"{what}: not the {ds.name} release: it lacks {want} ({len(names)} files in it); nothing was "
+                         "kept. Is this the right file?")
+    return len(names)
 
 # %% ../nbs/02_download.ipynb #a117eb2c
 def _manifest_path(home): return home/'manifest.json'
@@ -222,10 +289,15 @@ def _load_manifest(home):
     p = _manifest_path(home)
     return json.loads(p.read_text()) if p.exists() else {}
 
-def _record(home, key, digest):
-    "Add `key`'s checksum to the manifest: read, change and replace it under its lock, through a temporary file of this process's own."
+def _update_manifest(home, changes:dict) -> list:
+    "Set or drop (None) manifest entries, under its lock and through this process's own temporary file; the keys changed."
     with _locked(home, 'manifest'):
-        m = _load_manifest(home); m[key] = digest
+        m = _load_manifest(home)
+        changed = [k for k, v in changes.items() if m.get(k) != v]
+        if not changed: return []
+        for k, v in changes.items():
+            if v is None: m.pop(k, None)
+            else: m[k] = v
         fd, tmp = tempfile.mkstemp(dir=home, prefix='.manifest.json.', suffix='.part')
         try:
             with os.fdopen(fd, 'w') as f: f.write(json.dumps(m, indent=1, sort_keys=True))
@@ -233,28 +305,68 @@ def _record(home, key, digest):
             os.replace(tmp, _manifest_path(home))
         finally:
             if os.path.exists(tmp): os.remove(tmp)
+    return changed
+
+def _record(home, key, digest):
+    "Add `key`'s checksum to the manifest."
+    _update_manifest(home, {key: digest})
 
 # %% ../nbs/02_download.ipynb #357db97f
+def _unpinned(ds) -> bool:
+    "Whether `$MOVIE_RECS_UNPINNED` lifts the pinned checksums of `ds` (a local copy that differs on purpose)."
+    return ds.name in {n.strip() for n in os.environ.get('MOVIE_RECS_UNPINNED', '').split(',')}
+
+def _pinned(ds, r) -> bool: return bool((r.sha256 or r.md5) and not _unpinned(ds))
+
 def _expected(home, ds, r):
-    return r.sha256 or _load_manifest(home).get(f'{ds.name}/{r.fname}')
+    "The SHA-256 `r` must have: pinned in the registry, else recorded in the manifest when first accepted (or None)."
+    return (r.sha256 if _pinned(ds, r) else None) or _load_manifest(home).get(f'{ds.name}/{r.fname}')
+
+def _published_md5(url:str) -> str|None:
+    "The MD5 published at `url + '.md5'` (GroupLens' `MD5 (x.zip) = ...` or md5sum's format); None, logged, if none."
+    try:
+        with urllib.request.urlopen(url + '.md5', timeout=30) as resp: text = resp.read(4096).decode('ascii', 'replace')
+    except (OSError, http.client.HTTPException, ValueError) as e:
+        _log.warning('%s.md5: no published checksum (%s); the file is checked for what it holds, and its SHA-256 '
+                     'recorded for later uses.', url, e)
+        return None
+    found = re.search(r'\b[0-9a-fA-F]{32}\b', text)
+    if not found:
+        raise ChecksumError(f"{url}.md5: no MD5 in the published checksum file ({text[:80]!r}); nothing was kept.")
+    return found.group().lower()
+
+def _shown(url:str) -> str:
+    "`url` as messages show it: a local file's path, else the URL."
+    return urllib.request.url2pathname(urllib.parse.urlparse(url).path) if url.startswith('file:') else url
+
+def _verify(path, home, ds, r, url, digest=None) -> str:
+    "Check a new copy of `r` at `path` (from `url`) against every checksum there is, and an archive's contents; its SHA-256."
+    expected, what = _expected(home, ds, r), _shown(url)
+    fix = _WRONG if _pinned(ds, r) and r.sha256 else (
+        f"The SHA-256 recorded when {ds.name} was first accepted ({_manifest_path(home)}) differs: if that first copy was "
+        f"the wrong file, forget it (movie_recs data forget {ds.name}) and fetch or seed the right one again.")
+    if digest is None or (expected and digest != expected): digest = _check_sha(path, expected, what, fix=fix)
+    md5 = r.md5 if _pinned(ds, r) else None
+    if md5 is None and r.md5_file and not _pinned(ds, r): md5 = _published_md5(url)
+    if md5: _check_sha(path, md5, what, 'md5')
+    if ds.archive: check_archive(path, ds, full=not _pinned(ds, r), what=what)
+    return digest
 
 def _fetch_file(home, ds, r, url, force, show_progress):
-    path = home/'downloads'/ds.name/r.fname
+    path, key = home/'downloads'/ds.name/r.fname, f'{ds.name}/{r.fname}'
     expected = _expected(home, ds, r)
     if path.exists() and not force:
         got = _check_sha(path, expected, f"cached file {path}")
-        if not expected: _record(home, f'{ds.name}/{r.fname}', got)
+        if not expected: _record(home, key, _verify(path, home, ds, r, url, got))  # a copy nobody vouched for yet
         return path
     _log.info('downloading %s', url)
     tmp = path.with_name(f'.{r.fname}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new')  # this process's own
     try:
-        digest = download(url, tmp, expected, show_progress=show_progress)
-        if ds.archive and not (zipfile.is_zipfile(tmp) or tarfile.is_tarfile(tmp)):
-            raise ValueError(f"{url}: not a valid archive (truncated or corrupt download); nothing was kept.")
+        digest = _verify(tmp, home, ds, r, url, download(url, tmp, show_progress=show_progress))
         os.replace(tmp, path)
     finally:
         if tmp.exists(): tmp.unlink()
-    if not expected: _record(home, f'{ds.name}/{r.fname}', digest)
+    if digest != expected: _record(home, key, digest)
     return path
 
 # %% ../nbs/02_download.ipynb #b254d646
@@ -305,20 +417,48 @@ def _seedable(p:Path, src:Path, max_bytes:int|None=None) -> bool:
     if why: _log.warning('seed: skipped %s: %s', p, why)
     return why is None
 
+class Seeded(list):
+    "Datasets `seed_home` seeded; `replaced`: those whose wrong cached copy it replaced; `failed`: refused file -> why."
+    def __init__(self, names=(), replaced=(), failed=None):
+        super().__init__(names)
+        self.replaced, self.failed = list(replaced), dict(failed or {})
+
+_DISK = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # a full or read-only data home: no use going on
+
+def _seed_file(home, ds, r, p:Path) -> bool:
+    "Copy seed file `p` of `r` into the cache, verified; whether it replaced a different cached copy."
+    cached = home/'downloads'/ds.name/r.fname
+    had = cached.exists()
+    if had and sha256sum(cached) == sha256sum(p): return False
+    recorded = _load_manifest(home).get(f'{ds.name}/{r.fname}')
+    if had and not _pinned(ds, r) and recorded and sha256sum(cached) == recorded:
+        raise ValueError(f"{p}: differs from the copy of {ds.name} already in {cached.parent} (SHA-256 {recorded[:16]}..., "
+                         f"recorded when first accepted; this file's is {sha256sum(p)[:16]}...). Kept that copy: no "
+                         f"pinned checksum says which is official. If this file is: movie_recs data forget {ds.name}, "
+                         "then seed again.")
+    _fetch_file(home, ds, r, p.resolve().as_uri(), True, False)  # verified before it replaces anything
+    return had
+
 def seed_home(src:str|Path, # Folder with official files: `movielens/<name>.zip`, `links/<dataset>/<file>`, or flat
               home:str|Path|None=None, # Data home to seed; default `data_home()`
-             ) -> list: # Names of the datasets found complete in `src`
-    "Copy official dataset files from a local folder into the download cache, verifying each one."
-    src, found = Path(src), []
+             ) -> Seeded: # Names of the datasets seeded from `src` (a list), with `replaced` and `failed`
+    "Copy official dataset files from a local folder into the download cache, each verified; a bad file is listed, not fatal."
+    src, found = Path(src), Seeded()
     if not src.is_dir(): raise FileNotFoundError(f"{src}: no such folder to seed the data home from.")
     home = data_home(home)
     for ds in DATASETS.values():
         locs = [next((p for p in (src/'movielens'/r.fname, src/'links'/ds.name/r.fname, src/r.fname)
                       if p.exists() and _seedable(p, src)), None) for r in ds.files]
         if not all(locs): continue
+        replaced, bad = False, False
         with _locked(home, ds.name):
-            for r, p in zip(ds.files, locs): _fetch_file(home, ds, r, p.resolve().as_uri(), False, False)
-        found.append(ds.name)
+            for r, p in zip(ds.files, locs):
+                try: replaced |= _seed_file(home, ds, r, p)
+                except (ValueError, OSError) as e:  # this file only: the other datasets are still seeded
+                    if isinstance(e, OSError) and e.errno in _DISK: raise
+                    found.failed[str(p)], bad = str(e), True  # the caller says it (the CLI in its error)
+        if not bad: found.append(ds.name)
+        if replaced: found.replaced.append(ds.name)
     posters = next((p for p in (src/'posters'/'ml1m-w185', src/'posters') if any(p.glob('*.jpg'))), None)
     if posters:
         dest = poster_dir(home)
@@ -340,5 +480,22 @@ def use_local_copy(src:str|Path, # Folder of official files (see `seed_home`)
     "Seed and use a data home from a local copy of the official files, if there is one."
     if not Path(src).exists(): return False
     os.environ.setdefault('MOVIE_RECS_HOME', str(Path(home).resolve()))
-    seed_home(src)
+    for p, why in seed_home(src).failed.items(): _log.warning('seed: %s was not seeded: %s', p, why)
     return True
+
+# %% ../nbs/02_download.ipynb #ca17e008
+def forget(name:str|Dataset, # Registry name (see `DATASETS`) or a `Dataset`
+           home:str|Path|None=None, # Data home; default `data_home()`
+          ) -> list: # What was removed, in words (empty if the home held nothing of `name`)
+    "Forget dataset `name` in the data home: its recorded checksums, cached download and extracted folder."
+    ds = name if isinstance(name, Dataset) else get_dataset(name)
+    home, removed = data_home(home), []
+    with _locked(home, ds.name):
+        keys = _update_manifest(home, {f'{ds.name}/{r.fname}': None for r in ds.files})
+        if keys: removed.append(f"the recorded checksum of {keys[0]}" if len(keys) == 1 else
+                                f"the recorded checksums of its {len(keys)} files")
+        for p, what in [(home/'downloads'/ds.name, 'the cached download'), (home/ds.name, 'the extracted folder')]:
+            if p.is_dir():
+                shutil.rmtree(p)
+                removed.append(f'{what} {p}')
+    return removed

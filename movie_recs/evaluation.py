@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 
 from .core import Model, MovieVectors, Split, normalise_title, parse_title, register, require_columns, top_n
-from .data import kfold, read_ratings, read_table
+from .data import kfold, read_numbers, read_ratings
 
 # %% auto #0
 __all__ = ['rmse', 'mae', 'precision_at_k', 'recall_at_k', 'hit_rate', 'reciprocal_rank', 'average_precision', 'ndcg_at_k',
@@ -441,7 +441,7 @@ def _read_file(path, # A predictions or recommendations file: CSV, TSV or Parque
     if path.is_file() and path.open('rb').read(4) == b'PAR1':
         df = pd.read_parquet(path)
         df.attrs['where'] = str(path)
-    else: df = read_table(path, what)
+    else: df = read_numbers(path, what, names=())  # streamed into numbers where it can be
     df.columns = [str(c).strip().lower() for c in df.columns]
     df = df.rename(columns={'item': 'movie', 'movieid': 'movie', 'userid': 'user'})
     missing = [c for c in cols if c not in df]

@@ -338,9 +338,9 @@ class FeatureCache:
     def put(self, key:str, x:np.ndarray):
         "Save `x` for `key` atomically."
         p = self.path(key); p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f'.{p.stem}.{os.getpid()}.tmp')
-        with open(tmp, 'wb') as f: np.save(f, x)
-        os.replace(tmp, p)
+        from movie_recs.core import atomic_file
+        with atomic_file(p) as tmp:  # a temporary name of this call's own, removed if the write fails
+            with open(tmp, 'wb') as f: np.save(f, x)
 
 # %% ../nbs/06_posters.ipynb #11dca656
 def _hash(path):

@@ -1,11 +1,14 @@
 "The real download code against a local HTTP server: good files, wrong checksums, cut connections, unsafe archives."
-import io, json, shutil, zipfile
+import hashlib, io, json, os, re, shutil, subprocess, sys, zipfile
+from pathlib import Path
 
 import pytest
 from conftest import reply
 
 from movie_recs.data import load_movielens
-from movie_recs.download import DATASETS, Dataset, Remote, fetch, sha256sum
+from movie_recs.download import DATASETS, ChecksumError, Dataset, Remote, fetch, sha256sum
+
+EXE = Path(sys.executable).parent/'movie_recs'
 
 ML_SMALL = 'ml-latest-small.zip'
 
@@ -53,10 +56,11 @@ def test_cut_connection_keeps_nothing(server, shared, tmp_path):
     assert list((home/'downloads'/'ml-latest-small').iterdir()) == []
 
 
-def test_fetch_shows_progress(server, shared, tmp_path, capsys):
+def test_fetch_shows_progress(server, shared, tmp_path, capsys, monkeypatch):
     "A download of two blocks or more with a progress bar (the default of `fetch` and `load_movielens`) used to fail "
     "at its first block: the bar's clock had not been started."
     url, www, _, _ = server
+    monkeypatch.setenv('MOVIE_RECS_UNPINNED', 'ml-10m')  # the local copy without ratings is not the official archive
     shutil.copy(shared/'movielens'/'ml-10M100K-movies-tags.zip', www/'ml-10m.zip')  # 1.2 MB: two blocks of 1 MiB
     path = fetch('ml-10m', tmp_path/'home', mirror=url)
     assert (path/'ml-10M100K'/'tags.dat').exists()
@@ -118,3 +122,111 @@ def test_registry_names_official_sources():
         assert DATASETS[name].files[0].url == f'https://files.grouplens.org/datasets/movielens/{name}.zip'
     assert all('380c1599ea5825bbb650c248f25bf42385b619bc' in r.url or '47f116f3812ed1ceb4e8cfbe22bb9cb58b3dab4d' in r.url
                for r in DATASETS['dbpedia-ml1m'].files)
+
+
+def latest(members=None) -> bytes:
+    "A zip shaped like ml-latest (ratings.csv and movies.csv), or with other `members`."
+    return zip_bytes(members or {'ml-latest/ratings.csv': 'userId,movieId,rating,timestamp\n1,1,4.0,0\n',
+                                 'ml-latest/movies.csv': 'movieId,title,genres\n1,Toy Story (1995),Animation\n'})
+
+
+def md5(data: bytes) -> str: return hashlib.md5(data).hexdigest()
+
+
+def test_published_md5_is_fetched_and_checked(server, tmp_path):
+    "ml-latest changes over time, so nothing is pinned: GroupLens' `ml-latest.zip.md5` is fetched and must match."
+    url, www, _, requests = server
+    good = latest()
+    (www/'ml-latest.zip').write_bytes(good)
+    (www/'ml-latest.zip.md5').write_text(f'MD5 (ml-latest.zip) = {md5(b"another file")}\n')
+    home = tmp_path/'home'
+    with pytest.raises(ChecksumError, match=r'ml-latest.zip: MD5 mismatch \(expected '):
+        fetch('ml-latest', home, mirror=url, show_progress=False)
+    assert not (home/'manifest.json').exists() and list((home/'downloads'/'ml-latest').iterdir()) == []
+    (www/'ml-latest.zip.md5').write_text(f'{md5(good)}  ml-latest.zip\n')  # md5sum's format is read too
+    fetch('ml-latest', home, mirror=url, show_progress=False)
+    assert requests[-2:] == ['/ml-latest.zip', '/ml-latest.zip.md5']
+    assert json.loads((home/'manifest.json').read_text()) == {'ml-latest/ml-latest.zip': hashlib.sha256(good).hexdigest()}
+
+
+def test_hostile_first_copy_is_never_recorded(server, tmp_path, caplog):
+    "With no checksum to check (no .md5 on the mirror), a zip is recorded only if it holds the release's files, "
+    "opens, has safe members and reads back whole."
+    url, www, _, _ = server
+    home = tmp_path/'home'
+    bad = {'not the release': latest({'ml-latest/README.txt': 'hello'}),
+           'unsafe': latest({'ml-latest/ratings.csv': 'x', 'ml-latest/movies.csv': 'x', '../../evil.csv': 'x'})}
+    msgs = {'not the release': 'ml-latest.zip: not the ml-latest release: it lacks ratings.csv, movies.csv',
+            'unsafe': 'refusing to extract an unsafe archive'}
+    for kind, data in bad.items():
+        (www/'ml-latest.zip').write_bytes(data)
+        with pytest.raises(ValueError, match=re.escape(msgs[kind])):
+            fetch('ml-latest', home, mirror=url, show_progress=False)
+        assert not (home/'manifest.json').exists(), kind
+    damaged = bytearray(latest())
+    damaged[45:50] = b'#####'  # inside ratings.csv's stored bytes: only its CRC can tell
+    (www/'ml-latest.zip').write_bytes(bytes(damaged))
+    with pytest.raises(ValueError, match=r"member 'ml-latest/ratings.csv' is damaged \(CRC mismatch\)"):
+        fetch('ml-latest', home, mirror=url, show_progress=False)
+    assert not (home/'manifest.json').exists()
+    (www/'ml-latest.zip').write_bytes(latest())
+    fetch('ml-latest', home, mirror=url, show_progress=False)
+    assert 'ml-latest.zip.md5: no published checksum' in caplog.text
+    assert list(json.loads((home/'manifest.json').read_text())) == ['ml-latest/ml-latest.zip']
+
+
+def test_pinned_md5_refuses_a_wrong_first_copy(server, tmp_path):
+    "ml-1m's MD5 is pinned: a well-formed archive that is not the official one is never recorded, even on first use."
+    url, www, _, _ = server
+    (www/'ml-1m.zip').write_bytes(zip_bytes({'ml-1m/ratings.dat': '1::1::5::0\n', 'ml-1m/movies.dat': '1::A (1990)::Drama\n'}))
+    home = tmp_path/'home'
+    with pytest.raises(ChecksumError, match=r'ml-1m.zip: MD5 mismatch \(expected c4d9eecfca2ab87c1945afe126590906'):
+        fetch('ml-1m', home, mirror=url, show_progress=False)
+    assert not (home/'manifest.json').exists() and not (home/'ml-1m').exists()
+
+
+def test_forget_then_force_fetch_recovers(server, tmp_path):
+    "A wrong first copy was recorded (a mirror without .md5 served another release's zip); `fetch --force` with the right "
+    "file failed its check and only a hand edit of manifest.json recovered. Now `data forget` does, in the installed CLI."
+    url, www, _, _ = server
+    home = tmp_path/'home'
+    env = {**os.environ, 'MOVIE_RECS_HOME': str(home), 'MOVIE_RECS_MIRROR': url}
+    cli = lambda *a: subprocess.run([str(EXE), 'data', *a], capture_output=True, text=True, env=env, timeout=120)
+    wrong, right = latest(), latest({'ml-latest/ratings.csv': 'userId,movieId,rating\n2,2,2.0\n',
+                                     'ml-latest/movies.csv': 'movieId,title\n2,Jumanji (1995)\n'})
+    (www/'ml-latest.zip').write_bytes(wrong)
+    assert cli('fetch', 'ml-latest').returncode == 0
+    (www/'ml-latest.zip').write_bytes(right)
+    r = cli('fetch', 'ml-latest', '--force')
+    assert r.returncode == 2 and 'forget it (movie_recs data forget ml-latest)' in r.stderr, r.stderr
+    r = cli('forget', 'ml-latest')
+    assert r.returncode == 0 and r.stdout.startswith('forgot ml-latest: the recorded checksum of ml-latest/ml-latest.zip; '
+                                                     'the cached download'), r.stdout
+    r = cli('fetch', 'ml-latest', '--force')
+    assert r.returncode == 0, r.stderr
+    assert (home/'downloads'/'ml-latest'/'ml-latest.zip').read_bytes() == right
+    assert (Path(r.stdout.strip())/'ml-latest'/'movies.csv').read_text() == 'movieId,title\n2,Jumanji (1995)\n'
+
+
+def test_reseeding_replaces_or_says_why_not(shared, tmp_path):
+    "Seeding the right file over a wrong kept one printed success and kept the old one; one bad file stopped the seed."
+    src, home = tmp_path/'src', tmp_path/'home'
+    (src/'movielens').mkdir(parents=True)
+    (src/'movielens'/ML_SMALL).write_bytes(b'a damaged copy')
+    (src/'movielens'/'ml-1m.zip').write_bytes(b'not ml-1m')
+    shutil.copytree(shared/'links', src/'links')
+    env = {**os.environ, 'MOVIE_RECS_HOME': str(home)}
+    seed = lambda: subprocess.run([str(EXE), 'data', 'seed', str(src)], capture_output=True, text=True, env=env, timeout=120)
+    r = seed()
+    assert r.returncode == 2 and r.stdout == f'seeded {home} with: dbpedia-ml1m\n', (r.stdout, r.stderr)
+    assert r.stderr.startswith('movie_recs: error: not seeded (2 files, the others were): ') and 'ml-1m.zip: MD5 mismatch' in \
+        r.stderr and 'ml-latest-small.zip: SHA-256 mismatch' in r.stderr, r.stderr
+    cached = home/'downloads'/'ml-latest-small'/ML_SMALL
+    assert list(cached.parent.iterdir()) == []  # nothing was kept of the bad file
+    cached.write_bytes(b'a damaged copy kept from before')
+    (src/'movielens'/'ml-1m.zip').unlink()
+    shutil.copyfile(shared/'movielens'/ML_SMALL, src/'movielens'/ML_SMALL)
+    r = seed()
+    assert r.returncode == 0 and 'ml-latest-small: the cached copy differed from the verified one and was replaced' in \
+        r.stdout, (r.stdout, r.stderr)
+    assert sha256sum(cached) == DATASETS['ml-latest-small'].files[0].sha256

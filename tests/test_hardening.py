@@ -105,10 +105,15 @@ def test_archive_with_corrupt_member_data(cli, tmp_path):
     data[start + 5:start + 205] = b'\xff' * 200  # inside the first member's compressed stream
     zpath.write_bytes(bytes(data))
     home = tmp_path/'home'
-    rc, out, err = cli.run('--home', home, 'data', 'seed', tmp_path/'src')
-    assert rc == 0, err
-    cli.fails(r'ml-100k.zip: corrupt or truncated archive \(Error -3 .*\)\. Delete it and fetch again\.',
-              '--home', home, 'data', 'info', 'ml-100k')
+    cli.fails(r'not seeded \(1 file\): .*/src/movielens/ml-100k.zip: MD5 mismatch \(expected 0e33842e',
+              '--home', home, 'data', 'seed', tmp_path/'src')  # not the official archive: its pinned MD5 says so
+    with pytest.MonkeyPatch.context() as mp:  # and without the pin, reading it back finds the damage: never recorded
+        mp.setenv('MOVIE_RECS_UNPINNED', 'ml-100k')
+        cli.fails(r'ml-100k.zip: corrupt or truncated archive \(Error -3 .*\); nothing was kept',
+                  '--home', home, 'data', 'seed', tmp_path/'src')
+    assert not (home/'manifest.json').exists() and not (home/'downloads'/'ml-100k'/'ml-100k.zip').exists()
+    cli.fails(r'ml-100k.zip:ml-100k/u.data: the archive is corrupt or truncated \(Error -3 .*\)\. Fetch it again\.',
+              '--home', home, 'data', 'info', zpath)  # read in place, it is named too
 
 
 def damage(folder, how):
@@ -226,3 +231,163 @@ def test_headerless_first_rating_4e0(cli, files):
     assert rc == 0 and 'wrote 2 predictions' in out, (out, err)
     from movie_recs.data import read_ratings
     assert read_ratings(d/'e.csv').rating.tolist() == [4.0, 3.0]
+
+
+# Leftovers of items 9, 11 and 14: data info on archives read in place, temporary names, the Parquet writer
+
+def test_data_info_refuses_a_zip_bomb_read_in_place(tmp_path):
+    "A 2 MB zip read in place by `data info` made the command use 4.8 GB of memory for minutes; the expansion limits "
+    "of extraction now apply before anything is read (here 300 MB of ratings in a zip of under 1 MB)."
+    bomb = tmp_path/'bomb.zip'
+    line = b'1,1,4.0,0\n' * 100_000
+    with zipfile.ZipFile(bomb, 'w', zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        zf.writestr('ml-bomb/movies.csv', 'movieId,title,genres\n1,Toy Story (1995),Comedy\n')
+        with zf.open('ml-bomb/ratings.csv', 'w', force_zip64=True) as f:
+            f.write(b'userId,movieId,rating,timestamp\n')
+            for _ in range(300): f.write(line)
+    assert bomb.stat().st_size < 3_000_000
+    r = subprocess.run([sys.executable, '-m', 'movie_recs', 'data', 'info', str(bomb)], capture_output=True, text=True,
+                       timeout=60, env={**os.environ, 'MOVIE_RECS_HOME': str(tmp_path/'home')})
+    assert r.returncode == 2 and f'{bomb}: would expand to 0.30 GB from' in r.stderr, r.stderr
+    assert 'MOVIE_RECS_MAX_EXTRACT_GB and MOVIE_RECS_MAX_RATIO raise them' in r.stderr, r.stderr
+
+
+def test_data_info_names_what_a_file_is(cli, tmp_path):
+    "A valid .tar.gz or a plain CSV was called 'truncated, fetch it again'."
+    import tarfile
+    (tmp_path/'ml-x').mkdir()
+    (tmp_path/'ml-x'/'ratings.csv').write_text('userId,movieId,rating\n1,1,4\n')
+    with tarfile.open(tmp_path/'ml-x.tar.gz', 'w:gz') as tf: tf.add(tmp_path/'ml-x', 'ml-x')
+    err = cli.fails(r'ml-x.tar.gz: a tar archive, not a zip; MovieLens releases are read from a zip archive or a folder: '
+                    r'extract it \(tar xf ml-x.tar.gz\)', 'data', 'info', tmp_path/'ml-x.tar.gz')
+    assert 'truncated' not in err and 'Fetch it again' not in err
+    err = cli.fails(r'ratings.csv: a text file, not a MovieLens release; .* A ratings file of your own is read by '
+                    r'read_ratings', 'data', 'info', tmp_path/'ml-x'/'ratings.csv')
+    assert 'truncated' not in err
+    (tmp_path/'cut.zip').write_bytes(b'PK\x03\x04' + b'\x00' * 40)  # a zip's first bytes, then nothing
+    cli.fails(r'cut.zip: not a readable zip archive .* it may be truncated', 'data', 'info', tmp_path/'cut.zip')
+
+
+def _fail_midway(monkeypatch, module, name):
+    "Make `module.name` write a few bytes to its file, then fail as a full disk would."
+    def broken(f, *a, **k):
+        (f.write if hasattr(f, 'write') else open(f, 'wb').write)(b'partial')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(module, name, broken)
+
+
+def test_feature_cache_and_vectors_leave_no_partial_file(tmp_path, monkeypatch):
+    "FeatureCache.put used a fixed per-process temporary name and left it behind on failure; MovieVectors.save used "
+    "one fixed name for every writer."
+    from movie_recs.core import MovieVectors
+    from movie_recs.posters import FeatureCache
+    c = FeatureCache(tmp_path/'cache', 'lite')
+    c.put('ab12', np.ones(3, 'float32'))
+    mv = MovieVectors(np.array([1, 2]), np.ones((2, 3), 'float32'), 'x')
+    mv.save(tmp_path/'v.npz')
+    _fail_midway(monkeypatch, np, 'save')
+    _fail_midway(monkeypatch, np, 'savez')
+    with pytest.raises(OSError): c.put('cd34', np.zeros(3, 'float32'))
+    with pytest.raises(OSError): mv.save(tmp_path/'w.npz')
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob('*') if p.is_file())
+    assert left == ['cache/lite/ab/ab12.npy', 'v.npz'], left
+
+
+def test_parquet_recommendations_writer_closed_on_failure(tmp_path, monkeypatch):
+    "A failure while `recommend_to` writes Parquet left the writer open; the file must not appear, whole or partial."
+    import pyarrow.parquet as pq
+    from movie_recs.core import taste_groups
+    train, _ = taste_groups()
+    m = Biases().fit(train)
+    closed = []
+    class Writer(pq.ParquetWriter):
+        def close(self):
+            closed.append(True)
+            super().close()
+    monkeypatch.setattr(pq, 'ParquetWriter', Writer)
+    real = type(m).recommend_chunks
+    def chunks(self, *a, **k):
+        it = real(self, *a, **k)
+        yield next(it)
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(type(m), 'recommend_chunks', chunks)
+    with pytest.raises(OSError) as e: m.recommend_to(tmp_path/'recs.parquet', n=3, chunk=2)
+    assert closed == [True] and list(tmp_path.iterdir()) == []  # closed by recommend_to, not by the garbage collector:
+    del e  # the traceback held the writer until here
+
+
+def test_data_info_summary_leaves_no_temporary_file(cli, tmp_path, monkeypatch, shared):
+    "data info kept its summary through a fixed per-process name, left behind when the write failed."
+    home = tmp_path/'home'
+    (tmp_path/'src').mkdir()
+    shutil.copy(shared/'movielens'/'ml-latest-small.zip', tmp_path/'src')
+    assert cli.run('--home', home, 'data', 'seed', tmp_path/'src')[0] == 0
+    import movie_recs.core
+    real = os.replace
+    def replace(a, b):
+        if str(b).endswith('info.json'): raise OSError(errno.ENOSPC, 'No space left on device', str(b))
+        return real(a, b)
+    monkeypatch.setattr(movie_recs.core.os, 'replace', replace)
+    rc, out, err = cli.run('--home', home, 'data', 'info', 'ml-latest-small')
+    assert rc == 2 and 'info.json' in err, err
+    assert sorted(p.name for p in (home/'downloads'/'ml-latest-small').iterdir()) == ['ml-latest-small.zip']
+
+
+# Audit of items 1, 3 and 11 through the command (in-process: the subprocess tests above cover the entry point)
+
+def test_out_never_replaces_a_folder_that_is_not_a_model(cli, files, tmp_path, monkeypatch):
+    "`train collab --out some/user/folder` deleted the user's files and exited 0; `--out .` emptied the current folder."
+    d, _ = files
+    mine = tmp_path/'mine'
+    mine.mkdir()
+    (mine/'thesis.tex').write_text('years of work')
+    for out, cwd in [(mine, tmp_path), ('.', mine)]:
+        monkeypatch.chdir(cwd)
+        cli.fails(r'is not a saved movie_recs model \(it has no model.json\): refusing to replace it',
+                  'train', 'collab', '--data', d/'train.csv', '--model', 'topn', '--out', out)
+        assert sorted(p.name for p in mine.iterdir()) == ['thesis.tex'], list(mine.iterdir())
+
+
+def test_ids_past_32_bits_through_predict(cli, tmp_path):
+    "Movie 4294967297 became movie 1 (Toy Story) and was written back as 1 by predict; a timestamp of 1e30 became the "
+    "int64 minimum."
+    from movie_recs.core import taste_groups
+    train, _ = taste_groups()
+    big = 2**32 + 1
+    train = train.assign(movie=train.movie.astype('int64') + big - 1)  # movie 1 becomes 4294967297
+    train.to_csv(tmp_path/'train.csv', index=False)
+    (tmp_path/'test.csv').write_text(f'user,movie\n1,{big}\n1,1\n')
+    rc, out, err = cli.run('predict', '--model', 'mf', '--train', tmp_path/'train.csv', '--test', tmp_path/'test.csv',
+                           '--out', tmp_path/'p.csv')
+    assert rc == 0, err
+    p = pd.read_csv(tmp_path/'p.csv')
+    assert p.movie.tolist() == [big, 1] and p.prediction.iloc[0] != p.prediction.iloc[1], p
+    (tmp_path/'t30.csv').write_text('user,movie,rating,timestamp\n1,1,4,100\n2,1,3,1e30\n')
+    cli.fails("t30.csv: column 'timestamp', row 1 has '1e30', beyond what a 64-bit integer holds",
+              'data', 'split', tmp_path/'t30.csv', '--out', tmp_path/'s')
+
+
+def test_predict_on_a_full_disk_leaves_no_half_written_file(cli, files, monkeypatch):
+    "A full disk while predict wrote its CSV left half a file where the user expected predictions."
+    d, _ = files
+    (d/'p.csv').write_text('the previous predictions\n')
+    real = pd.DataFrame.to_csv
+    def full(self, path, *a, **k):
+        real(self.head(3), path, *a, **k)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', full)
+    cli.fails('No space left on device; free some disk space, or write elsewhere',
+              'predict', '--model', d/'model', '--test', d/'test.csv', '--out', d/'p.csv')
+    assert (d/'p.csv').read_text() == 'the previous predictions\n'
+    assert not [p for p in d.iterdir() if p.name.startswith('.p.csv')]
+
+
+def test_a_folder_or_an_existing_file_as_out(cli, files):
+    "`error: 21` and `error: 17` once: an output that is a folder, or a folder to make that is a file, named with the fix."
+    d, _ = files
+    (d/'outdir').mkdir()
+    cli.fails(rf'^movie_recs: error: {d}/outdir: Is a directory; give a file, not a folder\.$',
+              'predict', '--model', d/'model', '--test', d/'test.csv', '--out', d/'outdir')
+    assert list((d/'outdir').iterdir()) == [] and not [p for p in d.iterdir() if p.name.startswith('.outdir')]
+    cli.fails(r'train.csv: File exists; remove it, or choose another name\.$', 'data', 'split', d/'train.csv',
+              '--out', d/'train.csv')

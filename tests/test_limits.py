@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from movie_recs.download import _check_sizes, poster_dir, safe_extract, seed_home
+from movie_recs.download import check_expansion, poster_dir, safe_extract, seed_home
 
 
 def test_zip_bomb_is_refused(tmp_path, monkeypatch):
@@ -25,9 +25,9 @@ def test_expansion_ratio(tmp_path):
     with open(small, 'wb') as f: f.truncate(3_000_000)
     with open(big, 'wb') as f: f.truncate(250_000_000)  # sparse: no disk used
     with pytest.raises(ValueError, match=r'\(667x\); the limits are 10 GB and, beyond 256 MB, 100x'):
-        _check_sizes(small, [2_000_000_000])
-    _check_sizes(big, [1_100_000_000])
-    _check_sizes(small, [200_000_000])  # under 256 MB the ratio does not count
+        check_expansion(small, [2_000_000_000])
+    check_expansion(big, [1_100_000_000])
+    check_expansion(small, [200_000_000])  # under 256 MB the ratio does not count
 
 
 def test_seed_never_follows_links_out(shared, tmp_path):
