@@ -21,7 +21,7 @@ from . import collab  # registers the collaborative-filtering kinds in `core.MOD
 from .core import MODELS, Model, MovieVectors, Split, Vocab, recommendations, register, require_columns
 from .data import data_home, fetch, link_table, poster_dir, read_dbpedia, user_split
 from .evaluation import ranking_metrics, rmse
-from .links import LinkEmbeddings
+from .links import link_lsa
 from .posters import DEFAULT_EXTRACTOR, check_posters, extract_features, poster_table
 
 # %% auto #0
@@ -58,7 +58,7 @@ def _year_block(movies, scale):
     return np.hstack([np.stack([t * ok, t ** 2 * ok, ~ok], 1) * scale / 2, onehot])
 
 def _vector_block(ids, vectors, dims, scale):
-    "Rows of `vectors` for `ids`: standardised, PCA-reduced to `dims`, scaled to average norm `scale`; a has-it flag."
+    "Rows of `vectors` for `ids`: standardised, PCA-reduced to `dims`, scaled to root-mean-square norm `scale`; a has-it flag."
     V = vectors.vectors.astype('float64')
     V = (V - V.mean(0)) / (V.std(0) + 1e-9)
     if dims and V.shape[1] > dims: V = PCA(dims, random_state=0).fit_transform(V)
@@ -79,10 +79,10 @@ def _stack(parts:dict) -> tuple:
 
 # %% ../nbs/08_hybrid.ipynb #31ab1fdb
 def content_features(movies:pd.DataFrame, # MovieLens movies: movie, year, genres
-                     links:MovieVectors|None=None, # Link-embedding movie vectors (`LinkEmbeddings.movie_vectors()`)
+                     links:MovieVectors|None=None, # Link vectors of the movies (`link_lsa`, or `LinkEmbeddings.movie_vectors()`)
                      posters:MovieVectors|None=None, # Poster features (e.g. `extract_features` output)
                      dims:int=32, # Blocks wider than this are reduced by PCA (None: keep all)
-                     scale:float=3.0, # Average norm of each block
+                     scale:float=3.0, # Root-mean-square norm of each block
                     ) -> ContentFeatures:
     "Genres, year, links and poster features of every movie in `movies` as one `ContentFeatures` matrix."
     require_columns(movies, ['movie', 'year', 'genres'], 'movies')
@@ -498,7 +498,11 @@ def predict(self:Hybrid, uids, # User ids
         self.users.index(uids)
         self._catalogue.index(iids)
     F = self._pair_features(self.cf_, self.content_, uids, iids)
-    return np.clip(self.rating_w[0] + F @ self.rating_w[1:], *self.scale).astype('float32')
+    p = self.rating_w[0] + F @ self.rating_w[1:]
+    new = self.users.index(uids, missing='mask') < 0  # no ratings, so no blend was learned for them: CF's own answer,
+    p[new] = F[new, 0]  # a known movie's bias on the mean
+    p[new & (self.movies.index(iids, missing='mask') < 0)] = self.rating_mean  # nothing known: the mean training rating
+    return np.clip(p, *self.scale).astype('float32')
 
 # %% ../nbs/08_hybrid.ipynb #b9fc9a24
 @patch
@@ -664,9 +668,7 @@ def _link_source(ml, home, seed):
     except (OSError, ValueError) as e:
         _log.warning("hybrid: no DBpedia links (%s); the hybrid goes on without the links block.", e)
         return None, None
-    try:  # the single net the hybrid's numbers were measured with (benchmarks/bench_hybrid.py)
-        net = LinkEmbeddings(epochs=60, n_models=1, loss='mse', negative_ratio=3, seed=seed)
-        return net.fit(lt.links, ml.movies).movie_vectors(), lt.links
+    try: return link_lsa(lt.links, seed=seed), lt.links
     except ValueError as e:  # a release whose movies match too few DBpedia links (its own titles, a synthetic archive)
         _log.warning("hybrid: the DBpedia links of this release give nothing to learn (%s); the hybrid goes on "
                      "without the links block.", e)
@@ -685,7 +687,7 @@ def content_sources(ml, # A MovieLens release (`load_movielens`): its movies tab
                     home=None, # Data home with the DBpedia links and posters; default `data_home()`
                     links:bool=True, # Embed the DBpedia links
                     posters:bool=True, # Pretrained poster features of the posters on disk
-                    seed:int=42, # Random seed of the link embeddings
+                    seed:int=42, # Random seed of the link vectors' SVD
                    ) -> tuple: # (link vectors, link table, poster vectors); None for a source that is missing
     "The content of `ml`'s movies found in `home`; a missing source is skipped with a warning, never an error."
     vecs, table = _link_source(ml, home, seed) if links else (None, None)
@@ -695,8 +697,8 @@ def content_sources(ml, # A MovieLens release (`load_movielens`): its movies tab
 def hybrid_for(ml, # A MovieLens release (`load_movielens`): its movies table names the catalogue
                home=None, # Data home with the DBpedia links and posters; default `data_home()`
                posters:bool=True, # Add poster features (EfficientNet-Lite0's, pretrained) when posters are on disk
-               links:bool=True, # Add link embeddings of the DBpedia links (and the link table, for `explain`)
-               seed:int=42, # Random seed of the link embeddings and the hybrid
+               links:bool=True, # Add link vectors of the DBpedia links (and the link table, for `explain`)
+               seed:int=42, # Random seed of the link vectors and the hybrid
                **kwargs, # Other `Hybrid` hyperparameters: cf, ranker, content, refit, show_progress, ...
               ) -> Hybrid: # Unfitted: call `.fit(ml.ratings, ml.movies)`
     "A ready-to-fit `Hybrid` over `ml`'s movies with every content source found in `home`; missing ones are skipped."

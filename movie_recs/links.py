@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
+from sklearn.decomposition import TruncatedSVD
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import roc_auc_score
 from sklearn.svm import SVC
@@ -26,9 +27,9 @@ from .evaluation import MostPopular, ranking_metrics
 
 # %% auto #0
 __all__ = ['KIND_GROUPS', 'link_pairs', 'LinkNet', 'pair_keys', 'PairSet', 'sample_negatives', 'pair_loss', 'train_link_net',
-           'LinkEmbeddings', 'link_coverage', 'link_sets', 'holdout_links', 'link_prediction', 'taste_scores',
-           'TasteRanker', 'evaluate_taste', 'parse_gross', 'parse_percent', 'movie_attributes', 'wikipedia_attributes',
-           'attribute_regression']
+           'LinkEmbeddings', 'link_coverage', 'link_sets', 'link_lsa', 'holdout_links', 'link_prediction',
+           'taste_scores', 'TasteRanker', 'evaluate_taste', 'parse_gross', 'parse_percent', 'movie_attributes',
+           'wikipedia_attributes', 'attribute_regression']
 
 # %% ../nbs/04_link_embeddings.ipynb #935dd692
 _log = logging.getLogger(__name__)
@@ -303,6 +304,21 @@ def link_sets(pairs:np.ndarray, # 2 × pairs: movie positions, link positions (`
 def movie_vectors(self:LinkEmbeddings) -> MovieVectors:
     "The unit-length movie vectors as `MovieVectors` (row `i` is movie `ids[i]`), as trained: not centred."
     return MovieVectors(self.movies.ids, self.movie_unit, 'links')
+
+# %% ../nbs/04_link_embeddings.ipynb #15c38b86
+def link_lsa(links:pd.DataFrame, # movie, link[, kind], e.g. `link_table(...).links`
+             dims:int=64, # Dimensions kept (at most one less than the movies or the links)
+             min_count:int=3, # Links that fewer movies have are dropped, as in training
+             seed:int=0, # Seeds the randomized SVD
+            ) -> MovieVectors: # One row per movie that has a link shared by `min_count` movies
+    "Movie vectors from the links alone, with no training: the truncated SVD (LSA) of the IDF-weighted `link_sets`."
+    p = link_pairs(links, min_count)
+    movies, names = (Vocab(np.sort(p[c].unique()), c) for c in ('movie', 'link'))
+    dims = min(int(dims), len(movies) - 1, len(names) - 1)
+    if dims < 1: raise ValueError(f"{len(movies)} movies share {len(names)} links that {min_count} or more movies "
+                                  "have: too few for link vectors. Pass more links or a lower `min_count`.")
+    X = link_sets(np.stack([movies.index(p.movie.to_numpy()), names.index(p.link.to_numpy())]), len(movies), len(names))
+    return MovieVectors(movies.ids, TruncatedSVD(dims, random_state=seed).fit_transform(X), 'links-lsa')
 
 # %% ../nbs/04_link_embeddings.ipynb #6a878eea
 @patch
