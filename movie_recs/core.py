@@ -390,6 +390,7 @@ class Model:
     "Base of every model: vocabularies, seen movies and titles; recommend, similar and save/load built on `_scores`."
     kind = 'base'
     predicts_ratings, ranks, has_vectors, folds_in = False, True, False, False
+    scores_are_ratings = True  # with predicts_ratings: `_scores` are predicted stars, shown clipped to the rating scale
     _params = ('seed',)  # keyword-only constructor arguments, saved in model.json
     seed = 42
     max_ratings = None  # the most training ratings the kind fits in a few minutes on a 2-core laptop (None: no limit)
@@ -552,7 +553,10 @@ def recommend_chunks(self:Model, uids=None, # User ids (one or many); default ev
         sc = np.array(self._scores(u), dtype='float32')
         if cols is not None: sc = sc[:, cols]
         if exclude_seen: mask_seen(sc, self.seen, u, seen_cols)
-        yield recommendations(uids[s:s + chunk], shown, sc, n)
+        recs = recommendations(uids[s:s + chunk], shown, sc, n)
+        if self.predicts_ratings and self.scores_are_ratings:  # ranked by the raw scores, shown as stars on the scale
+            recs['score'] = recs.score.clip(*self.scale)
+        yield recs
 
 @patch
 def recommend(self:Model, uids=None, # User ids (one or many); default every user in the training data
@@ -561,7 +565,7 @@ def recommend(self:Model, uids=None, # User ids (one or many); default every use
               candidates=None, # Only rank these movie ids (unknown ones are skipped); default the whole catalogue
               chunk:int=1024, # Users scored at a time (memory is chunk x movies)
              ) -> pd.DataFrame: # user, movie, score, rank (1 = best)
-    "Top `n` movies for each of `uids`; the movies a user has already rated are excluded unless `exclude_seen=False`."
+    "Top `n` movies for each of `uids`, seen ones excluded unless `exclude_seen=False`; rating models score in stars."
     return pd.concat(self.recommend_chunks(uids, n, exclude_seen, candidates, chunk), ignore_index=True)
 
 # %% ../nbs/00_core.ipynb #db9429d4

@@ -374,6 +374,7 @@ class Hybrid(Model):
         _cf_class(ranker or cf)
 
 # %% ../nbs/08_hybrid.ipynb #3dda0b2d
+Hybrid.scores_are_ratings = False  # its top-N scores are z-scored blends, not stars
 Hybrid.instead = "Use a collaborative model alone (kind 'topn' or 'mf'), or fit the hybrid on a sample of users."
 
 @patch

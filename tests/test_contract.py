@@ -504,3 +504,17 @@ def test_unknown_means_the_same_for_every_kind(model, fx):
         assert p[1] != pytest.approx(p[2], abs=1e-6), f"{m.kind}: an unknown user is predicted exactly as user {first_u}"
     ok = p[0] == pytest.approx(float(fx.ratings.rating.mean()), abs=1e-4)
     assert ok, f"{m.kind}: an unknown user and movie predicted {p[0]}, not the mean training rating"
+
+
+def test_recommended_stars_stay_on_the_rating_scale(model, monkeypatch):
+    "A rating model ranks by its raw scores but shows them as stars on the scale (MF's once read 5.058 of 5; issue 18)."
+    m = model
+    if not (m.predicts_ratings and m.ranks): return
+    users = m.users.ids[:3]
+    before = m.recommend(users, n=5)
+    raw = m._scores
+    monkeypatch.setattr(m, '_scores', lambda u: np.asarray(raw(u), 'float64') + 10)  # every score far above the scale
+    after = m.recommend(users, n=5)
+    pd.testing.assert_frame_equal(after[['user', 'movie', 'rank']], before[['user', 'movie', 'rank']])
+    if m.scores_are_ratings: assert (after.score == m.scale[1]).all(), after
+    else: assert (after.score > m.scale[1]).all(), f"{m.kind}: its scores are not stars, so they must not be clipped"
