@@ -267,6 +267,7 @@ class Biases(Model):
     "Rating = mean + user bias + movie bias, fitted by damped alternating means; it ranks movies by their bias."
     kind = 'biases'
     predicts_ratings, ranks = True, True
+    scores_are_ratings = False  # it ranks by the movie bias alone, which is no star rating
     _params = ('damping', 'iters', 'seed')
     def __init__(self, *, damping:float=5.0, # Shrinks the biases of users and movies with few ratings towards 0
                  iters:int=10, # Alternating updates
