@@ -358,6 +358,10 @@ def _fetch_file(home, ds, r, url, force, show_progress):
     if path.exists() and not force:
         got = _check_sha(path, expected, f"cached file {path}")
         if not expected: _record(home, key, _verify(path, home, ds, r, url, got))  # a copy nobody vouched for yet
+        elif _pinned(ds, r) and r.md5 and _load_manifest(home).get(f'{key}#md5') != r.md5:  # accepted before MD5 pins
+            _check_sha(path, r.md5, f"cached file {path}", 'md5', fix=f"It was accepted before its official checksum "
+                       f"was pinned: forget it (movie_recs data forget {ds.name}) and fetch or seed the official file.")
+            _record(home, f'{key}#md5', r.md5)  # checked once
         return path
     _log.info('downloading %s', url)
     tmp = path.with_name(f'.{r.fname}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new')  # this process's own
@@ -492,6 +496,7 @@ def forget(name:str|Dataset, # Registry name (see `DATASETS`) or a `Dataset`
     home, removed = data_home(home), []
     with _locked(home, ds.name):
         keys = _update_manifest(home, {f'{ds.name}/{r.fname}': None for r in ds.files})
+        _update_manifest(home, {f'{ds.name}/{r.fname}#md5': None for r in ds.files})  # the marks of MD5s checked
         if keys: removed.append(f"the recorded checksum of {keys[0]}" if len(keys) == 1 else
                                 f"the recorded checksums of its {len(keys)} files")
         for p, what in [(home/'downloads'/ds.name, 'the cached download'), (home/ds.name, 'the extracted folder')]:

@@ -6,7 +6,7 @@ import pytest
 from conftest import reply
 
 from movie_recs.data import load_movielens
-from movie_recs.download import DATASETS, ChecksumError, Dataset, Remote, fetch, sha256sum
+from movie_recs.download import DATASETS, ChecksumError, Dataset, Remote, fetch, forget, sha256sum
 
 EXE = Path(sys.executable).parent/'movie_recs'
 
@@ -183,6 +183,26 @@ def test_pinned_md5_refuses_a_wrong_first_copy(server, tmp_path):
     with pytest.raises(ChecksumError, match=r'ml-1m.zip: MD5 mismatch \(expected c4d9eecfca2ab87c1945afe126590906'):
         fetch('ml-1m', home, mirror=url, show_progress=False)
     assert not (home/'manifest.json').exists() and not (home/'ml-1m').exists()
+
+
+def test_a_copy_recorded_before_the_md5_pins_is_checked_once(tmp_path):
+    "A home filled by an older version recorded whatever ml-1m zip it was given; the pinned MD5 now catches it on use."
+    home = tmp_path/'home'
+    fake = zip_bytes({'ml-1m/ratings.dat': '1::1::5::0\n', 'ml-1m/movies.dat': '1::A (1990)::Drama\n'})
+    (home/'downloads'/'ml-1m').mkdir(parents=True)
+    (home/'downloads'/'ml-1m'/'ml-1m.zip').write_bytes(fake)
+    (home/'manifest.json').write_text(json.dumps({'ml-1m/ml-1m.zip': hashlib.sha256(fake).hexdigest()}))
+    with pytest.raises(ChecksumError, match=r'accepted before its official checksum was pinned: forget it '
+                                            r'\(movie_recs data forget ml-1m\)'):
+        fetch('ml-1m', home, show_progress=False)
+    assert 'ml-1m/ml-1m.zip#md5' not in json.loads((home/'manifest.json').read_text())
+    right = Dataset('tiny', (Remote('https://example.invalid/tiny.zip', 'tiny.zip', md5=hashlib.md5(fake).hexdigest()),))
+    (home/'downloads'/'tiny').mkdir()
+    (home/'downloads'/'tiny'/'tiny.zip').write_bytes(fake)
+    (home/'manifest.json').write_text(json.dumps({'tiny/tiny.zip': hashlib.sha256(fake).hexdigest()}))
+    fetch(right, home, show_progress=False)  # the official copy: checked once, and marked so
+    assert json.loads((home/'manifest.json').read_text())['tiny/tiny.zip#md5'] == hashlib.md5(fake).hexdigest()
+    assert forget(right, home) and json.loads((home/'manifest.json').read_text()) == {}
 
 
 def test_forget_then_force_fetch_recovers(server, tmp_path):
