@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_collab.ipynb #501fe920
 from __future__ import annotations
-import inspect, logging, math, os, time
+import inspect, logging, math, os, sys, time, types
 from contextlib import contextmanager
 
 import matplotlib.pyplot as plt
@@ -23,10 +23,11 @@ from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_s
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['PARALLEL_BATCH', 'REFIT_MAX_RATINGS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads', 'one_thread',
-           'numba_threads', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam', 'train_module', 'MF',
-           'NeuralMF', 'BPMF', 'Blend', 'fastai_learner', 'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters',
-           'plot_movies', 'make_model', 'choose_model']
+__all__ = ['PARALLEL_BATCH', 'REFIT_MAX_RATINGS', 'YEAR_BINS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads',
+           'one_thread', 'numba_threads', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam',
+           'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'movie_side_features', 'fm_blocks', 'BayesFM',
+           'fastai_learner', 'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model',
+           'choose_model']
 
 # %% ../nbs/05_collab.ipynb #489aeef2
 _log = logging.getLogger(__name__)
@@ -621,21 +622,25 @@ def fit(self:BPMF, ratings:pd.DataFrame, # Ratings: user, movie, rating
     return self
 
 # %% ../nbs/05_collab.ipynb #61aff008
+def _fold_in_samples(model:FactorModel, ratings:dict, alpha:float) -> tuple:
+    "A new user's posterior mean in each sample's block of `model.Q`, under the averaged prior; noise precision `alpha`."
+    i = model.movies.index(np.array([model.find(m) for m in ratings]))
+    y = np.array(list(ratings.values()), 'float64') - model.mean - model.bi[i]
+    k, S = model.n_factors, model.Q.shape[1] // model.n_factors
+    lam, m0 = model.prior_prec.astype('float64'), model.prior_mean.astype('float64')
+    blocks, biases = [], []
+    for s in range(S):
+        X = np.hstack([model.Q[i, s * k:(s + 1) * k] * math.sqrt(S), np.ones((len(i), 1))])
+        w = np.linalg.solve(lam + alpha * X.T @ X, lam @ m0 + alpha * X.T @ y)
+        blocks.append(w[:-1] / math.sqrt(S))
+        biases.append(w[-1])
+    return np.concatenate(blocks).astype('float32'), np.float32(np.mean(biases)), i
+
 @patch
 def fold_in(self:BPMF, ratings:dict, # {movie id or title: stars}
            ) -> tuple: # (user factors, user bias, positions of the rated movies)
     "Factors of a new user from `ratings`: the posterior mean of each sample's block, concatenated."
-    i = self.movies.index(np.array([self.find(m) for m in ratings]))
-    y = np.array(list(ratings.values()), 'float64') - self.mean - self.bi[i]
-    k, S = self.n_factors, self.Q.shape[1] // self.n_factors
-    lam, m0 = self.prior_prec.astype('float64'), self.prior_mean.astype('float64')
-    blocks, biases = [], []
-    for s in range(S):
-        X = np.hstack([self.Q[i, s * k:(s + 1) * k] * math.sqrt(S), np.ones((len(i), 1))])
-        w = np.linalg.solve(lam + self.alpha * X.T @ X, lam @ m0 + self.alpha * X.T @ y)
-        blocks.append(w[:-1] / math.sqrt(S))
-        biases.append(w[-1])
-    return np.concatenate(blocks).astype('float32'), np.float32(np.mean(biases)), i
+    return _fold_in_samples(self, ratings, self.alpha)
 
 @patch
 def _arrays(self:BPMF):
@@ -731,6 +736,142 @@ def _load_arrays(self:Blend, a):
         m.users, m.movies, m.seen, m.scale, m.titles = self.users, self.movies, self.seen, self.scale, self.titles
         m.rating_mean = self.rating_mean
         m._load_arrays({k[len(m.kind) + 1:]: v for k, v in a.items() if k.startswith(m.kind + '.')})
+
+# %% ../nbs/05_collab.ipynb #0812e99a
+YEAR_BINS = (1950, 1970, 1980, 1990, 1995, 2000, 2005, 2010, 2015)  # edges of the release-year groups
+
+def movie_side_features(movies:pd.DataFrame|None, # movie[, genres (lists)][, year]; None: no side features
+                        ids:np.ndarray, # Movie ids, one row each, in this order
+                       ) -> sp.csr_matrix: # (len(ids), genres + year groups) float64
+    "Side features of `ids`: genres (weights `1/sqrt(count)`) and a one-hot group of the release year `YEAR_BINS`."
+    n = len(ids)
+    if movies is None: return sp.csr_matrix((n, 0))
+    mv = movies.drop_duplicates('movie').set_index('movie').reindex(ids)
+    blocks = []
+    if 'genres' in mv:
+        gs = [list(g) if isinstance(g, (list, tuple, np.ndarray)) else [] for g in mv.genres]
+        vocab = sorted({x for g in gs for x in g} - {'(no genres listed)'})
+        pos = {x: k for k, x in enumerate(vocab)}
+        cells = [(row, pos[x], 1 / math.sqrt(len(g))) for row, g in enumerate(gs) for x in g if x in pos]
+        rows, cols, vals = zip(*cells) if cells else ((), (), ())
+        blocks.append(sp.csr_matrix((vals, (rows, cols)), shape=(n, len(vocab))))
+    if 'year' in mv:
+        y = pd.to_numeric(mv.year, errors='coerce').to_numpy('float64', na_value=np.nan)
+        ok = ~np.isnan(y)
+        blocks.append(sp.csr_matrix((np.ones(ok.sum()), (np.flatnonzero(ok), np.digitize(y[ok], YEAR_BINS))),
+                                    shape=(n, len(YEAR_BINS) + 1)))
+    return sp.hstack(blocks, format='csr') if blocks else sp.csr_matrix((n, 0))
+
+# %% ../nbs/05_collab.ipynb #0ea94f0c
+def fm_blocks(seen:sp.csr_matrix, # users x movies, 1 where the user rated the movie (a fitted model's `seen`)
+              implicit:bool=True, # Add who rated what: the user's movies and the movie's users, weights 1/sqrt(count)
+              side:sp.csr_matrix|None=None, # Movie side features, one row per movie (`movie_side_features`)
+             ) -> tuple: # ([user block, movie block], sizes of the feature groups in order)
+    "The rows of a factorization machine's user and movie relation blocks: one-hot, who rated what, side features."
+    nu, ni = seen.shape
+    ub, ib = [sp.identity(nu, 'float64', format='csr')], [sp.identity(ni, 'float64', format='csr')]
+    if implicit:
+        X = seen.astype('float64')
+        ub.append(sp.diags(1 / np.sqrt(np.maximum(X.getnnz(1), 1))) @ X)
+        ib.append(sp.diags(1 / np.sqrt(np.maximum(X.getnnz(0), 1))) @ X.T.tocsr())
+    if side is not None and side.shape[1]: ib.append(side.astype('float64'))
+    return [sp.hstack(b, format='csr') for b in (ub, ib)], [b.shape[1] for b in ub + ib]
+
+# %% ../nbs/05_collab.ipynb #49227970
+def _myfm():
+    "Import `myfm`; its `__init__` imports setuptools' `pkg_resources` (gone from setuptools 81) for names it never uses."
+    try: import pkg_resources  # noqa: F401
+    except ImportError:
+        shim = types.ModuleType('pkg_resources')
+        shim.DistributionNotFound, shim.get_distribution = Exception, lambda name: None
+        sys.modules.setdefault('pkg_resources', shim)
+    import myfm
+    return myfm
+
+@register
+class BayesFM(FactorModel):
+    "Bayesian factorization machine with implicit feedback and movie side features, fitted by Gibbs sampling (`myfm`)."
+    kind, link = 'fm', 'clip'
+    _params = ('n_factors', 'samples', 'burn_in', 'thin', 'implicit', 'side', 'seed')
+    def __init__(self, *, n_factors:int=10, # Factors per sample
+                 samples:int=200, # Gibbs sweeps in all
+                 burn_in:int=20, # Sweeps discarded before averaging
+                 thin:int=2, # Keep every `thin`-th sweep after burn-in (the model holds samples x n_factors factors)
+                 implicit:bool=True, # Who rated what as features (SVD++'s implicit feedback)
+                 side:bool=True, # Genres and release year of the movie table given to `fit`, where it has them
+                 seed:int=42, # Random seed
+                 show_progress:bool=False, # Show myfm's progress bar
+                ):
+        if samples <= burn_in: raise ValueError(f"BayesFM: samples ({samples}) must exceed burn_in ({burn_in}).")
+        self.n_factors, self.samples, self.burn_in, self.thin = n_factors, samples, burn_in, thin
+        self.implicit, self.side, self.seed, self.show_progress = implicit, side, seed, show_progress
+
+# %% ../nbs/05_collab.ipynb #c707012f
+def _fm_sample(blocks, V, w):
+    "One sample's (factors, biases) of each block's rows: `B V` and the linear terms plus the interactions within a row."
+    out, off = [], 0
+    for B in blocks:
+        Vb, wb = V[off:off + B.shape[1]], w[off:off + B.shape[1]]
+        a = np.asarray(B @ Vb)
+        own = B @ wb + 0.5 * ((a ** 2).sum(1) - np.asarray(B.multiply(B) @ (Vb ** 2)).sum(1))
+        out += [a.astype('float32'), own]
+        off += B.shape[1]
+    return out
+
+@contextmanager
+def _quiet(module, show:bool):
+    "Silence the tqdm bar of `module` (it reads tqdm's settings at import, so the environment cannot turn it off)."
+    bar = module.tqdm
+    if not show: module.tqdm = lambda *a, **k: bar(*a, **(k | dict(disable=True)))
+    try: yield
+    finally: module.tqdm = bar
+
+@patch
+@one_thread()
+def fit(self:BayesFM, ratings:pd.DataFrame, # Ratings: user, movie, rating
+        movies:pd.DataFrame|None=None, # Movies with titles (and genres and year, used as side features)
+       ) -> BayesFM:
+    "Run the Gibbs sampler on `ratings` and keep the thinned samples after burn-in as one factor model."
+    myfm = _myfm()
+    u, i, r = self._index(_as_ratings(ratings), movies)
+    side = movie_side_features(movies, self.movies.ids) if self.side else None
+    blocks, groups = fm_blocks(self.seen, self.implicit, side)
+    keep = []
+    def collect(s, fm, hyper, history):
+        if s >= self.burn_in and (s - self.burn_in) % self.thin == 0:
+            prior = [np.append(np.asarray(m)[0], np.asarray(v)[0])  # the user one-hot group: factors, then bias
+                     for m, v in ((hyper.mu_V, hyper.mu_w), (hyper.lambda_V, hyper.lambda_w))]
+            keep.append((*_fm_sample(blocks, np.asarray(fm.V), np.asarray(fm.w)), fm.w0, *prior, hyper.alpha))
+        return False, None
+    rel = [myfm.RelationBlock(x.astype('int64'), B) for x, B in zip((u, i), blocks)]
+    with _quiet(sys.modules['myfm.base'], self.show_progress):
+        myfm.MyFMRegressor(rank=self.n_factors, random_seed=self.seed).fit(
+            None, r.astype('float64'), X_rel=rel, n_iter=self.samples, n_kept_samples=1, group_shapes=groups,
+            callback=collect)
+    col = lambda k: [x[k] for x in keep]
+    root = np.float32(math.sqrt(len(keep)))
+    self.P, self.Q = np.concatenate(col(0), 1) / root, np.concatenate(col(2), 1) / root
+    self.bu, self.bi = np.mean(col(1), 0).astype('float32'), np.mean(col(3), 0).astype('float32')
+    self.mean, self.noise_ = float(np.mean(col(4))), float(np.mean(col(7)))
+    self.prior_mean, self.prior_prec = np.mean(col(5), 0).astype('float32'), np.diag(np.mean(col(6), 0)).astype('float32')
+    return self
+
+# %% ../nbs/05_collab.ipynb #155cc6ce
+@patch
+def fold_in(self:BayesFM, ratings:dict, # {movie id or title: stars}
+           ) -> tuple: # (user factors, user bias, positions of the rated movies)
+    "Factors of a new user from `ratings`: the posterior mean of each sample's block, concatenated."
+    return _fold_in_samples(self, ratings, self.noise_)
+
+@patch
+def _arrays(self:BayesFM):
+    return FactorModel._arrays(self) | dict(prior_mean=self.prior_mean, prior_prec=self.prior_prec,
+                                            noise=np.float64(self.noise_))
+
+@patch
+def _load_arrays(self:BayesFM, a):
+    FactorModel._load_arrays(self, a)
+    self.prior_mean, self.prior_prec, self.noise_ = a['prior_mean'], a['prior_prec'], float(a['noise'])
 
 # %% ../nbs/05_collab.ipynb #9a456e81
 def fastai_learner(ratings:pd.DataFrame, # Training ratings: user, movie, rating
@@ -978,17 +1119,20 @@ def _per_rating_memory(model, n_ratings, n_users, n_movies, per_rating, per_row=
 
 NeuralMF.max_ratings, NeuralMF.instead = 10_000_000, "Use kind 'mf' (it scales to any size that fits in memory)."
 NeuralMF.memory_needed = MF.memory_needed
-BPMF.max_ratings, BPMF.instead = 900_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+BPMF.max_ratings, BPMF.instead = 900_000, "Use kind 'mf', or 'best', which picks BayesFM or MF by size."
 BPMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(  # the per-rating outer products, float64
     self, n, nu, ni, 2 * 8 * (self.n_factors + 1) ** 2, 8 * (self.n_factors + 1) * (self.samples - self.burn_in + 2))
-Blend.max_ratings, Blend.instead = 400_000, "Use kind 'mf', or 'best', which picks the blend or MF by size."
+Blend.max_ratings, Blend.instead = 400_000, "Use kind 'mf', or 'best', which picks BayesFM or MF by size."
+BayesFM.max_ratings, BayesFM.instead = 1_000_000, "Use kind 'mf', or 'best', which picks BayesFM or MF by size."
+BayesFM.memory_needed = lambda self, n, nu, ni: _per_rating_memory(  # myfm's per-rating caches; the kept samples
+    self, n, nu, ni, 8 * (3 * self.n_factors + 12), 4 * self.n_factors * ((self.samples - self.burn_in) // self.thin + 4))
 Blend.memory_needed = lambda self, n, nu, ni: BPMF(**self.bpmf).memory_needed(n, nu, ni) + n * 36
 FastaiMF.max_ratings, FastaiMF.instead = 150_000, "Use kind 'mf' (the same model, trained much faster)."
 FastaiMF.memory_needed = lambda self, n, nu, ni: _per_rating_memory(self, n, nu, ni, 200, 4 * (self.n_factors + 1) * 4)
 
 # %% ../nbs/05_collab.ipynb #f14af21d
-KINDS = ('mf', 'nn', 'bpmf', 'blend', 'ease', 'ials', 'fastai')  # the collaborative-filtering kinds, as in model.json
-ALIASES = {'best': 'blend', 'topn': 'ease'}  # the choice on small data; `choose_model` chooses by size
+KINDS = ('mf', 'nn', 'bpmf', 'blend', 'fm', 'ease', 'ials', 'fastai')  # the collaborative-filtering kinds, as in model.json
+ALIASES = {'best': 'fm', 'topn': 'ease'}  # the choice on small data; `choose_model` chooses by size
 
 def make_model(kind:str, # A kind in `KINDS` or an alias in `ALIASES` such as 'best'
                **kwargs, # Hyperparameters
@@ -1000,7 +1144,7 @@ def make_model(kind:str, # A kind in `KINDS` or an alias in `ALIASES` such as 'b
     return MODELS[k](**kwargs)
 
 # %% ../nbs/05_collab.ipynb #86090588
-BY_SIZE = {'topn': ('ease', 'ials'), 'best': ('blend', 'mf')}  # alias -> (first choice, the one that scales)
+BY_SIZE = {'topn': ('ease', 'ials'), 'best': ('fm', 'mf')}  # alias -> (first choice, the one that scales)
 
 def _build(kind, params):
     cls = MODELS[kind]
