@@ -867,13 +867,13 @@ def fold_in(self:BayesFM, ratings:dict, # {movie id or title: stars}
     return _fold_in_samples(self, ratings, self.noise_)
 
 @patch
-def _arrays(self:BayesFM):
-    return FactorModel._arrays(self) | dict(prior_mean=self.prior_mean, prior_prec=self.prior_prec,
-                                            noise=np.float64(self.noise_))
+def _arrays(self:BayesFM):  # Q, the biggest array, is saved once: as the movie vectors
+    return dict(P=self.P, bu=self.bu, bi=self.bi, mean=np.float64(self.mean), prior_mean=self.prior_mean,
+                prior_prec=self.prior_prec, noise=np.float64(self.noise_))
 
 @patch
 def _load_arrays(self:BayesFM, a):
-    FactorModel._load_arrays(self, a)
+    self.P, self.Q, self.bu, self.bi, self.mean = a['P'], a['movie_vectors'], a['bu'], a['bi'], float(a['mean'])
     self.prior_mean, self.prior_prec, self.noise_ = a['prior_mean'], a['prior_prec'], float(a['noise'])
 
 # %% ../nbs/05_collab.ipynb #9a456e81
