@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from movie_recs import core
-from movie_recs.collab import BPMF, EASE, IALS, MF, Blend, FastaiMF, NeuralMF, choose_model, make_model
+from movie_recs.collab import BPMF, EASE, IALS, MF, BayesFM, Blend, FastaiMF, NeuralMF, choose_model, make_model
 from movie_recs.core import TooLarge
 from movie_recs.core import load, taste_groups
 
@@ -22,6 +22,7 @@ SMALL = dict(
     blend=lambda: Blend(bpmf=dict(n_factors=4, samples=30),
                         mf=dict(n_factors=8, lr=0.05, reg=0.01, batch_size=64, epochs=40), show_progress=False),
     fastai=lambda: FastaiMF(n_factors=8, epochs=10, lr=0.05, batch_size=64, show_progress=False),
+    fm=lambda: BayesFM(n_factors=4, samples=40, show_progress=False),
 )
 
 
@@ -51,13 +52,13 @@ def ratings_file(tmp_path, tg):
 
 
 # --- known answers ---------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials', 'blend', 'nn'])
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials', 'blend', 'nn', 'fm'])
 def test_held_out_favourite_comes_first(fitted, tg, kind):
     recs = fitted[kind].recommend(n=1)
     assert (recs[['user', 'movie']].to_numpy() == tg[1].to_numpy()).all()
 
 
-@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'nn', 'fastai'])
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'nn', 'fastai', 'fm'])
 def test_two_taste_groups_are_separated(fitted, kind):
     m, users, movies = fitted[kind], np.repeat(np.arange(1, 41), 20), np.tile(np.arange(1, 21), 40)
     p = m.predict(users, movies).reshape(40, 20)
@@ -65,7 +66,7 @@ def test_two_taste_groups_are_separated(fitted, kind):
     assert p[own].min() > p[~own].max()
 
 
-@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials'])
+@pytest.mark.parametrize('kind', ['mf', 'bpmf', 'ease', 'ials', 'fm'])
 def test_similar_movies_are_from_the_same_group(fitted, kind):
     assert fitted[kind].similar(1, n=5).movie.between(2, 10).all()
     assert fitted[kind].similar(15, n=5).movie.between(11, 20).all()
@@ -165,7 +166,7 @@ def test_load_errors(tmp_path, fitted):
 
 # --- the command line -------------------------------------------------------------------------------------------------
 def test_make_model():
-    assert type(make_model('best')) is Blend and type(make_model('topn')) is EASE and type(make_model('fastai')) is FastaiMF
+    assert type(make_model('best')) is BayesFM and type(make_model('topn')) is EASE and type(make_model('fastai')) is FastaiMF
     with pytest.raises(ValueError, match="Unknown model kind 'svd'.*mf, nn"): make_model('svd')
 
 
@@ -280,8 +281,8 @@ def test_choice_by_size(tg, monkeypatch):
 
 
 def test_best_falls_back_to_mf_and_slow_kinds_refuse_by_time(tg, monkeypatch):
-    assert type(choose_model('best', tg[0])[0]) is Blend
-    monkeypatch.setattr(Blend, 'max_ratings', 100)
+    assert type(choose_model('best', tg[0])[0]) is BayesFM
+    monkeypatch.setattr(BayesFM, 'max_ratings', 100)
     m, why = choose_model('best', tg[0])
     assert type(m) is MF and 'at most 100 training ratings' in why and "using MF ('mf')" in why, why
     with pytest.raises(TooLarge, match=r"BPMF \('bpmf'\) takes at most 900,000.*Use kind 'mf'"):

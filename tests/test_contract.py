@@ -123,6 +123,7 @@ SMALL = {
     'NeuralMF': FAST_MF | dict(hidden=16, dropout=0.0),
     'BPMF': dict(n_factors=4, samples=30, burn_in=5),
     'Blend': dict(bpmf=('BPMF', dict(n_factors=4, samples=30, burn_in=5)), mf=('MF', FAST_MF)),  # (kind, its params)
+    'BayesFM': dict(n_factors=4, samples=40, burn_in=10),
     'EASE': dict(lam=10.0, min_rating=4.0),  # liked movies only: every user rates most movies of both groups
     'IALS': dict(n_factors=4, iterations=15, min_rating=4.0),
     'FastaiMF': dict(n_factors=8, epochs=5, lr=0.05, batch_size=32, bs=32),
@@ -153,6 +154,7 @@ SPECS = {
     'NeuralMF': Spec('collab', 'NeuralMF'),
     'BPMF': Spec('collab', 'BPMF'),
     'Blend': Spec('collab', 'Blend'),
+    'BayesFM': Spec('collab', 'BayesFM'),
     'EASE': Spec('collab', 'EASE'),
     'IALS': Spec('collab', 'IALS'),
     'FastaiMF': Spec('collab', 'FastaiMF'),
