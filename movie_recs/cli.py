@@ -284,7 +284,8 @@ def data_split(args:argparse.Namespace):
     from movie_recs.evaluation import drop_unknown
     src = Path(args.name_or_path)
     is_file = src.is_file() and src.suffix.lower() in ('.csv', '.tsv', '.txt', '.data')
-    ratings = read_ratings(src) if is_file else load_movielens(args.name_or_path, args.home).ratings
+    ml = None if is_file else load_movielens(args.name_or_path, args.home)
+    ratings = read_ratings(src) if is_file else ml.ratings
     make = {'random': lambda: random_split(ratings, 0.2, seed=args.seed),
             'user': lambda: user_split(ratings, 0.25, seed=args.seed),
             'temporal': lambda: temporal_split(ratings, 0.8, drop_cold=False)}[args.how]
@@ -294,9 +295,14 @@ def data_split(args:argparse.Namespace):
     out.mkdir(parents=True, exist_ok=True)
     for name, df in [('train.csv', train), ('test.csv', test)]:
         with atomic_file(out/name) as tmp: df[['user', 'movie', 'rating', 'timestamp']].to_csv(tmp, index=False)
+    if ml is not None:  # the catalogue too, for the models that use genres and years (predict --movies)
+        mv = ml.movies.assign(genres=[('|'.join(g) or '(no genres listed)') for g in ml.movies.genres])
+        with atomic_file(out/'movies.csv') as tmp:
+            mv[['movie', 'title', 'genres']].rename(columns={'movie': 'movieId'}).to_csv(tmp, index=False)
     print(f"wrote {out/'train.csv'} ({len(train):,} ratings) and {out/'test.csv'} ({len(test):,} ratings): "
           f"{SPLITS[args.how]}; {dropped['cold_test_ratings']:,} test ratings whose user or movie is not in "
-          "train.csv were dropped, as every score in movie_recs drops them")
+          "train.csv were dropped, as every score in movie_recs drops them"
+          + (f"; and {out/'movies.csv'} ({len(ml.movies):,} movies, for --movies)" if ml is not None else ''))
 
 # %% ../nbs/10_cli.ipynb #d3db041e
 @_subcommand
@@ -510,6 +516,7 @@ def open_model(spec:str, # A saved model folder, or a collab model kind (e.g. mf
                ability:str='ranks', # What the command needs the model to do (a key of `ABILITIES`)
                command:str='recommend', # The sub-command, for messages
                show_progress:bool=False, # Progress bars while fitting
+               movies:str|None=None, # A movies file (`read_movies`) for a kind fitted on `train`: titles, genres, years
               ):
     "A saved model (any kind, via `movie_recs.core.load`) or a fresh collab model fitted on `train`, with `ability`."
     from movie_recs.core import load
@@ -518,7 +525,7 @@ def open_model(spec:str, # A saved model folder, or a collab model kind (e.g. mf
         require(m, ability, command, spec)
         return m
     from movie_recs import collab
-    from movie_recs.data import read_ratings
+    from movie_recs.data import read_movies, read_ratings
     require(collab.make_model(spec), ability, command, f"model kind {spec!r}")
     if train is None:
         raise ValueError(f"{spec!r} is not a saved model folder; to use it as a model kind, give --train FILE with the "
@@ -526,7 +533,7 @@ def open_model(spec:str, # A saved model folder, or a collab model kind (e.g. mf
     ratings = read_ratings(train)
     m, why = collab.choose_model(spec, ratings, show_progress=show_progress)
     logging.getLogger(__name__).info(why)
-    return m.fit(ratings)
+    return m.fit(ratings, None if movies is None else read_movies(movies))
 
 # %% ../nbs/10_cli.ipynb #78bf5868
 def _user_ids(users:list) -> list:
@@ -559,7 +566,7 @@ def recommend_cmd(args:argparse.Namespace):
         raise ValueError("Under torchrun each rank writes its own part: give --out FOLDER (read it back with "
                          "movie_recs.dist.read_parts).")
     if dist.launched(): dist.on_rank0(dist.check_out, args.out)  # before any training
-    m = open_model(args.model, args.train, 'ranks', 'recommend', args.verbose)
+    m = open_model(args.model, args.train, 'ranks', 'recommend', args.verbose, args.movies)
     uids = None if args.user is None else _user_ids(args.user)
     if dist.launched():
         man = dist.recommend_parts(m, args.out, uids, n=args.n)
@@ -580,6 +587,7 @@ def _recommend_parser(sub, common):
                        parents=[common])
     r.add_argument('--model', required=True, help='saved model folder, or a collab model kind fitted on --train')
     r.add_argument('--train', help='ratings file to fit a model kind on')
+    r.add_argument('--movies', help='movies file for --train (movieId,title,genres), for titles, genres and years')
     r.add_argument('--user', action='append', help='a user id (repeatable)')
     r.add_argument('--users', help="'all' for every user in the training data")
     r.add_argument('-n', type=_count, default=10, help='movies per user (default 10)')
@@ -605,7 +613,7 @@ def predict_cmd(args:argparse.Namespace):
     "Write a predicted rating for every row of `--test`, from a saved model or a kind fitted on `--train`."
     import pandas as pd
     _not_an_input(args.out, args.test, args.train)
-    m = open_model(args.model, args.train, 'predicts_ratings', 'predict', args.verbose)
+    m = open_model(args.model, args.train, 'predicts_ratings', 'predict', args.verbose, args.movies)
     t = _pairs(args.test)
     lo, hi = getattr(m, 'scale', (-math.inf, math.inf))  # the training ratings' range: a rating beyond it is never closer
     pred = m.predict(t.user.to_numpy(), t.movie.to_numpy(), unknown='mean').clip(lo, hi)
@@ -632,6 +640,8 @@ def _predict_parser(sub, common):
     p = sub.add_parser('predict', help='predict a rating for every row of a test file', parents=[common])
     p.add_argument('--model', required=True, help='saved model folder, or a collab model kind fitted on --train')
     p.add_argument('--train', help='ratings file to fit a model kind on')
+    p.add_argument('--movies', help="movies file for --train (movieId,title,genres; `data split` writes one): 'best' uses "
+                   'the genres and years')
     p.add_argument('--test', required=True, help='pairs to predict: user,movie[,...], header or not (a column item or movieId is read as movie)')
     p.add_argument('--out', required=True, help='CSV to write: user,movie,prediction (movie_recs evaluate reads it)')
     p.set_defaults(func=predict_cmd)
@@ -780,7 +790,7 @@ def _evaluate_parser(sub, common):
 
 # %% ../nbs/10_cli.ipynb #88c1d6a1
 DEMO_TIME = 'about 5 min on two cores, even with one busy (--quick: about 1.5 min)'  # measured: benchmarks/demo_output.txt
-DEMO_MODELS = ['global-mean', 'biases', 'most-popular', 'random', 'mf', 'ease', 'ials', 'nn', 'blend', 'fastai',
+DEMO_MODELS = ['global-mean', 'biases', 'most-popular', 'random', 'mf', 'ease', 'ials', 'nn', 'best', 'fastai',
                'link-taste', 'poster-taste', 'hybrid', 'hybrid-topn']  # report.DEMO_KEYS, without importing torch here
 
 def demo_cmd(args:argparse.Namespace):

@@ -1045,7 +1045,7 @@ class IALS(Model):
         with threadpool_limits(1, 'blas'):  # implicit's own threads only (it warns, rightly, about BLAS threads)
             als = AlternatingLeastSquares(factors=self.n_factors, regularization=self.reg, alpha=self.alpha,
                                           iterations=self.iterations, dtype=np.float32, random_state=self.seed,
-                                          num_threads=cores())
+                                          num_threads=torch.get_num_threads())  # one inside `one_thread()`
             als.fit(X, show_progress=self.show_progress)
         self.P, self.Q = np.asarray(als.user_factors), np.asarray(als.item_factors)
         return self

@@ -25,8 +25,8 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_table',
-           'read_numbers', 'read_ratings', 'random_split', 'user_split', 'item_split', 'temporal_split', 'leave_last_n',
-           'kfold', 'official_folds', 'plot_overview']
+           'read_numbers', 'read_ratings', 'read_movies', 'random_split', 'user_split', 'item_split', 'temporal_split',
+           'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -731,6 +731,14 @@ def read_ratings(path:str|Path, # CSV or TSV file: user, item, rating[, timestam
     if df.attrs['header']: df.columns = [_ALIASES.get(c.strip().lower(), c.strip().lower()) for c in df.columns]
     else: df.columns = ['user', 'movie', 'rating', 'timestamp'][:df.shape[1]] + list(df.columns[4:])
     return check_ratings(df, str(path), scale)
+
+# %% ../nbs/01_data.ipynb #44301920
+def read_movies(path:str|Path, # CSV file: movieId (or movie), title, genres ('|'-separated, optional)
+               ) -> pd.DataFrame: # movie, title, year, genres (list), as `MovieLens.movies`
+    "Read a movie table in MovieLens's `movies.csv` format; the year comes from the title."
+    df = read_table(path, 'movies')
+    if not df.attrs['header']: raise ValueError(f"{path}: a movie table needs a header line (movieId,title,genres).")
+    return _movies(df.rename(columns={'movieId': 'movie'}), str(path))
 
 # %% ../nbs/01_data.ipynb #2bc8f676
 def _split(df, test_mask, drop_cold, **dropped):

@@ -370,6 +370,7 @@ def evaluate(model:Model, # Unfitted model (a copy is fitted); it declares `pred
              split:Split, # Train and test ratings
              k:int=10, # List length for ranking metrics
              min_rating:float|None=None, # Relevant test movies for ranking (None: all)
+             movies:pd.DataFrame|None=None, # The release's movies (titles, genres, year) for models that use them
             ) -> dict: # fit_seconds, cold_test_ratings, cold_test_users; rmse, mae if it predicts; ranking ones if it ranks
     "Fit a copy of `model` on `split.train` and score what it can do on `split.test` (`drop_unknown` applied)."
     if not isinstance(model, Model):
@@ -380,7 +381,7 @@ def evaluate(model:Model, # Unfitted model (a copy is fitted); it declares `pred
         raise ValueError(f"{type(model).__name__} neither predicts ratings nor ranks movies: nothing to evaluate.")
     m = copy.deepcopy(model)
     t = time.perf_counter()
-    m.fit(split.train)
+    m.fit(split.train, movies)  # the movie table is catalogue data: no test rating is in it
     res = dict(fit_seconds=time.perf_counter() - t)
     test, dropped = drop_unknown(split.train, split.test)
     if m.predicts_ratings: res |= _rating_scores(m, test)
@@ -408,11 +409,12 @@ def compare(models:dict, # name -> unfitted model
             k:int=10, # List length for ranking metrics
             min_rating:float|None=None, # Relevant test movies for ranking (None: all)
             show_progress:bool=False, # Progress bar over the models
+            movies:pd.DataFrame|None=None, # The release's movies, for models that use genres and years (see `evaluate`)
            ) -> pd.DataFrame: # One row per model, a column per metric (NaN where a model cannot produce it)
     "Evaluate each of `models` on `split` and tabulate their metrics."
     names = list(models)
     shown = progress_bar(names, leave=False) if show_progress else names
-    rows = {n: evaluate(models[n], split, k, min_rating) for n in shown}
+    rows = {n: evaluate(models[n], split, k, min_rating, movies) for n in shown}
     df = pd.DataFrame(rows).T
     cols = [c for c in _ORDER if c in df] + [c for c in df if c not in _ORDER]
     return df[cols].astype(float)

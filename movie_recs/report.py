@@ -26,7 +26,7 @@ from .evaluation import (Biases, GlobalMean, MostPopular, RandomRanker, compare,
 from .sources import link_table, poster_index, read_dbpedia
 
 # %% auto #0
-__all__ = ['CONTENT_MAX_RATINGS', 'DEMO_KEYS', 'CSS', 'REPORT', 'METRICS', 'demo_models', 'pick_models', 'one_thread',
+__all__ = ['BEST', 'CONTENT_MAX_RATINGS', 'DEMO_KEYS', 'CSS', 'REPORT', 'METRICS', 'demo_models', 'pick_models', 'one_thread',
            'demo_table', 'plot_comparison', 'table_html', 'info_html', 'data_fingerprint', 'poster_grid', 'html_report',
            'cold_start_section', 'run_demo', 'size_rules', 'compare_folds', 'plot_folds', 'ndcg_over_k']
 
@@ -48,9 +48,10 @@ def _content(ml:MovieLens, # A loaded release (ml-latest-small)
     return hybrid.content_features(ml.movies, lv, pv), lt, pv
 
 # %% ../nbs/09_report.ipynb #ee537c66
+BEST = 'best (Bayesian FM: who rated what, genres, year)'
 CONTENT_MAX_RATINGS = 2_000_000  # above this the demo leaves out the content models (see `run_demo`)
 DEMO_KEYS = {'global-mean': 'global mean', 'biases': 'biases', 'most-popular': 'most popular', 'random': 'random',
-             'mf': 'mf', 'ease': 'topn (EASE)', 'ials': 'iALS (implicit)', 'nn': 'nn', 'blend': 'best (BPMF + MF blend)',
+             'mf': 'mf', 'ease': 'topn (EASE)', 'ials': 'iALS (implicit)', 'nn': 'nn', 'best': BEST,
              'fastai': 'fastai collab_learner', 'link-taste': 'link taste (logreg)',
              'poster-taste': 'poster taste (logreg on pretrained poster features)', 'hybrid': 'hybrid (MF + content)',
              'hybrid-topn': 'hybrid (EASE + content)'}  # what `movie_recs demo --models` takes -> the table's names
@@ -59,7 +60,7 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
                 ml:MovieLens|None=None, # The release, loaded; None: load ml-latest-small from `home`
                 home:str|Path|None=None, # Data home
                 content:tuple|None=None, # `_content(ml, home)`, if already computed; `False`: no content models
-                show_progress:bool=False, # Epoch bars of the models that train for epochs (MF, nn, the blend)
+                show_progress:bool=False, # Epoch bars of the models that train for epochs (MF, nn)
                ) -> dict: # name -> (factory returning an unfitted model, 'rating' and/or 'topn')
     "The models `run_demo` compares: the baselines, then the package's models (`quick`: the fast ones only)."
     models = {'global mean': (GlobalMean, 'rating'), 'biases': (Biases, 'rating topn'),
@@ -69,7 +70,7 @@ def demo_models(quick:bool=False, # Only the fast models (the baselines and MF)
     models |= {'topn (EASE)': (lambda: collab.EASE(), 'topn'),
                'iALS (implicit)': (lambda: collab.IALS(), 'topn'),
                'nn': (lambda: collab.NeuralMF(show_progress=show_progress), 'rating'),
-               'best (BPMF + MF blend)': (lambda: collab.Blend(show_progress=show_progress), 'rating'),
+               BEST: (lambda: collab.make_model('best', show_progress=show_progress), 'rating'),
                'fastai collab_learner': (lambda: collab.FastaiMF(show_progress=False), 'rating')}
     if content is False: return models
     ml = load_movielens('ml-latest-small', home) if ml is None else ml
@@ -165,7 +166,7 @@ def demo_table(models:dict, # `demo_models()` output
             else: chosen[(n, task)] = make
     rows, fit = {task: {} for task in splits}, pd.Series(0.0, index=list(models))
     for n, task in _steps([j for j in chosen if j[0] not in skipped], show_progress):
-        with one_thread(): e = evaluate(chosen[(n, task)](), splits[task])  # see `one_thread` below
+        with one_thread(): e = evaluate(chosen[(n, task)](), splits[task], movies=ml.movies)  # see `one_thread` below
         rows[task][n] = {c: e.get(c, np.nan) for c in cols[task]}
         fit[n] += e['fit_seconds']
     ran = [n for n in models if n not in skipped]
@@ -515,14 +516,14 @@ def size_rules(n_ratings:int, # Training ratings
     return pd.DataFrame(rows).astype({'max_ratings': 'Int64'})
 
 # %% ../nbs/09_report.ipynb #d3cde8f8
-def _fold_run(make, tasks:str, rating:Split, topn:Split, k:int) -> dict:
+def _fold_run(make, tasks:str, rating:Split, topn:Split, k:int, movies=None) -> dict:
     "One fold of one model: rating metrics on `rating`, ranking metrics on `topn`, as `tasks` asks; fit time summed."
     r = {}
     if 'rating' in tasks:
-        e = evaluate(make(), rating, k)
+        e = evaluate(make(), rating, k, movies=movies)
         r |= {m: e[m] for m in ('rmse', 'mae', 'fit_seconds')}
     if 'topn' in tasks:
-        e = evaluate(make(), topn, k)
+        e = evaluate(make(), topn, k, movies=movies)
         r |= {m: e[m] for m in ('ndcg', 'recall')}
         r['fit_seconds'] = r.get('fit_seconds', 0) + e['fit_seconds']
     return r
@@ -532,12 +533,13 @@ def compare_folds(models:dict, # `demo_models()`-style dict: name -> (factory, '
                   folds:int=5, # Folds (rating) and seeds (top-N)
                   k:int=10, # List length
                   show_progress:bool=True, # Progress bar over models
+                  movies:pd.DataFrame|None=None, # The release's movies, for the models that use genres and years
                  ) -> pd.DataFrame: # Rows: models; columns: (metric, 'mean'|'std')
     "Mean and spread of each model's metrics over `folds` splits."
     pairs = list(zip(kfold(ratings, folds, seed=42), [user_split(ratings, 0.25, seed=s) for s in range(folds)]))
     rows = {}
     for name in (progress_bar(list(models), leave=False) if show_progress else models):
-        df = pd.DataFrame([_fold_run(*models[name], rs, ts, k) for rs, ts in pairs])
+        df = pd.DataFrame([_fold_run(*models[name], rs, ts, k, movies) for rs, ts in pairs])
         rows[name] = pd.concat({'mean': df.mean(), 'std': df.std()}).swaplevel()
     return pd.DataFrame(rows).T.sort_index(axis=1)
 

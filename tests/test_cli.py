@@ -185,6 +185,9 @@ def test_data_split_writes_the_fixed_split(home, tmp_path):
     assert '(80,669 ratings)' in r.stdout and '(19,369 ratings)' in r.stdout and '798 test ratings' in r.stdout, r.stdout
     train, test = [(tmp_path/'s'/f).read_text().splitlines() for f in ('train.csv', 'test.csv')]
     assert train[0] == test[0] == 'user,movie,rating,timestamp' and (len(train), len(test)) == (80_670, 19_370)
+    movies = (tmp_path/'s'/'movies.csv').read_text().splitlines()  # the catalogue, for `predict --movies`
+    assert movies[:2] == ['movieId,title,genres', '1,Toy Story (1995),Adventure|Animation|Children|Comedy|Fantasy']
+    assert len(movies) == 9_743 and '(9,742 movies, for --movies)' in r.stdout, r.stdout
     again = run('data', 'split', 'ml-latest-small', '--out', tmp_path/'t', '--seed', '42', home=home)
     assert (tmp_path/'t'/'test.csv').read_text() == (tmp_path/'s'/'test.csv').read_text(), again.stderr
     r = run('data', 'split', 'ml-latest-small', '--out', tmp_path/'u', '--how', 'diagonal', home=home)

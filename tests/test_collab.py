@@ -308,3 +308,14 @@ def test_refit_only_up_to_refit_max_ratings(tg, monkeypatch):
     m = MF(epochs=2).fit(tg[0])
     assert not m.refitted_ and m.refit is None
     assert MF(epochs=2, refit=True).fit(tg[0]).refitted_  # an explicit choice wins
+
+
+def test_ials_runs_on_the_threads_torch_has(tg, monkeypatch):
+    "iALS took every core even inside the demo's one-thread block (issue 18): it now takes torch's thread count."
+    import implicit.cpu.als as als
+    from movie_recs.collab import one_thread, torch_threads
+    seen, real = [], als.AlternatingLeastSquares
+    monkeypatch.setattr(als, 'AlternatingLeastSquares', lambda **kw: seen.append(kw['num_threads']) or real(**kw))
+    with one_thread(): SMALL['ials']().fit(tg[0])
+    with torch_threads(2): SMALL['ials']().fit(tg[0])
+    assert seen == [1, 2], seen
