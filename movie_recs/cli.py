@@ -413,10 +413,32 @@ def _train_collab(args:argparse.Namespace):
     kw = _params(args, show_progress=args.verbose)
     _construct(type(collab.make_model(args.model)), kw, f"model kind {args.model!r}")  # check the names early
     data = args.data or 'ml-latest-small'
+    if _reads_shard(args.model, data): return _fit_on_shard(args.model, kw, data, args.home)
     ratings, movies = (read_ratings(data), None) if _is_ratings_file(data) else _release(data, args.home)
     m, why = collab.choose_model(args.model, ratings, **kw)  # 'topn' and 'best' by size; refuses up front
     print(why)
     return m.fit(ratings, movies)
+
+def _reads_shard(kind:str, data:str) -> bool:
+    """Whether each rank of a torchrun job reads only its shard of `--data`: a release (not a plain ratings file), a kind
+    that trains on shards (mf, nn), and `MOVIE_RECS_DIST_READ` not set to 'whole'."""
+    from movie_recs import collab, dist
+    if not dist.launched() or _is_ratings_file(data) or kind not in collab.KINDS: return False
+    how = os.environ.get('MOVIE_RECS_DIST_READ', 'shard')
+    if how not in ('shard', 'whole'):
+        raise ValueError(f"MOVIE_RECS_DIST_READ={how!r}: use 'shard' (the default: each rank reads its own row groups) "
+                         "or 'whole' (every rank reads every rating).")
+    return how == 'shard' and getattr(collab.make_model(kind), 'reads_shards', False)
+
+def _fit_on_shard(kind, kw, data, home):
+    "A model of `kind` fitted by the ranks of a torchrun job, each on its own row groups of the release's Parquet cache."
+    from movie_recs import collab
+    from movie_recs.data import read_shard
+    ml = read_shard(data, home)
+    s, m = ml.ratings.attrs['shard'], collab.make_model(kind, **kw)
+    print(f"{kind}: {type(m).__name__} on {s['rows']:,} ratings, {s['row_groups']} row groups shared by {s['world']} "
+          "ranks (each reads its own)")
+    return m.fit(ml.ratings, ml.movies)
 
 def _release(data, home):
     "Ratings and movies of a release."
