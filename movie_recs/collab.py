@@ -400,7 +400,7 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
     return pd.DataFrame(hist)
 
 def _rmse_of(module, u, i, r, batch_size=1 << 16, comm=None, sharded=False):
-    "RMSE of `module` on `u, i, r`; under torchrun each rank scores every W-th rating (or its own) and the errors are summed."
+    "RMSE of `module` on `u, i, r`; under torchrun each rank scores every W-th rating (or its own), errors summed."
     if comm is not None and not sharded:
         u, i, r = u[comm.rank::comm.world], i[comm.rank::comm.world], r[comm.rank::comm.world]
     module.eval()

@@ -359,13 +359,15 @@ def _read_table(p, info):
     if 'genres' in df: df['genres'] = [list(g) for g in df['genres']]
     return df
 
-def _read_numeric(f, groups=None):
-    "A table of numbers without gaps (the row `groups` only, default all), into numpy columns allocated once (peak: the result plus one row group)."
+def _read_numeric(f, groups=None, columns=None):
+    """A table of numbers without gaps (the row `groups` and `columns` only, default all), into numpy columns allocated
+    once (peak: the result plus one row group)."""
     groups = range(f.num_row_groups) if groups is None else groups
     n = sum(f.metadata.row_group(g).num_rows for g in groups)
-    cols, i = {c.name: np.empty(n, c.type.to_pandas_dtype()) for c in f.schema_arrow}, 0
+    keep = [c for c in f.schema_arrow if columns is None or c.name in columns]
+    cols, i = {c.name: np.empty(n, c.type.to_pandas_dtype()) for c in keep}, 0
     for g in groups:
-        t = f.read_row_group(g)
+        t = f.read_row_group(g, columns=list(cols))
         for c in cols:
             if t[c].null_count: raise ValueError(f'{f.metadata.num_rows} rows with gaps in column {c!r}')
             cols[c][i:i + len(t)] = t[c].to_numpy()
@@ -651,7 +653,7 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
 
 # %% ../nbs/01_data.ipynb #670f2410
 def _cache_manifest(d, key):
-    "The manifest of a valid cache in `d` for `key` (files present, sizes and row counts right), else None; reads no rows."
+    "The manifest of a valid cache in `d` for `key` (files there, sizes and row counts right), else None; reads no rows."
     try:
         if not (d/_CACHE_MARK).is_file(): return None
         manifest = json.loads((d/'cache.json').read_text())
@@ -680,6 +682,7 @@ def read_shard(name_or_path:str|Path, # Registry name, or a folder / zip in any 
                home:str|Path|None=None, # Data home
                rank:int|None=None, # This process's rank; default torchrun's (`dist.rank()`)
                world:int|None=None, # Processes in the job; default torchrun's (`dist.world_size()`)
+               columns:tuple=('user', 'movie', 'rating'), # Columns of the ratings to read (training needs no timestamps)
               ) -> MovieLens: # ratings: this rank's row groups only (`attrs['shard']`); movies: all
     "This rank's share of a release: row groups `rank::world` of its cached ratings, and every movie."
     from movie_recs import dist
@@ -688,7 +691,7 @@ def read_shard(name_or_path:str|Path, # Registry name, or a folder / zip in any 
     manifest = json.loads((d/'cache.json').read_text())
     f = pq.ParquetFile(d/'ratings.parquet', page_checksum_verification=True)
     groups = list(range(rank, f.num_row_groups, world))
-    ratings = _read_numeric(f, groups)
+    ratings = _read_numeric(f, groups, columns)
     ratings.attrs['shard'] = dict(rank=rank, world=world, groups=groups, row_groups=f.num_row_groups,
                                   rows=f.metadata.num_rows)
     _log.info('rank %d of %d: read row groups %s of %d of %s: %s of %s ratings', rank, world, groups,

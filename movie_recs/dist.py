@@ -165,7 +165,7 @@ class RankFailed(Exception):
 
 # %% ../nbs/11_scaling_out.ipynb #77cf300f
 def index_shard(model, # A `core.Model` about to be fitted: gets users, movies, seen, scale, rating_mean, titles
-                ratings, # pandas DataFrame: this rank's ratings (user, movie, rating), e.g. `data.read_shard(...).ratings`
+                ratings, # pandas DataFrame: this rank's ratings (user, movie, rating), e.g. `read_shard(...).ratings`
                 movies=None, # pandas DataFrame: movie, title, to answer by title
                ) -> tuple: # (user positions, movie positions, ratings as float32) of this rank's ratings
     "`Model._index` over every rank's ratings together, each rank holding only its own: global ids, seen on rank 0."
@@ -186,18 +186,22 @@ def index_shard(model, # A `core.Model` about to be fitted: gets users, movies, 
     u, i = model.users.index(user), model.movies.index(movie)
     model.seen = _seen(c, u, i, (len(model.users), len(model.movies)))
     model.scale, model.rating_mean = (float(-lo_hi[0]), float(lo_hi[1])), total / n
-    model.titles = None if movies is None else movies[['movie', 'title']].drop_duplicates('movie').reset_index(drop=True)
+    if movies is not None: movies = movies[['movie', 'title']].drop_duplicates('movie').reset_index(drop=True)
+    model.titles = movies
     return u, i, r
 
 def _seen(c, u, i, shape):
     "The users x movies seen matrix: every rank's pairs summed on rank 0; each other rank keeps its own."
     import numpy as np, scipy.sparse as sp
+    csr = lambda indices, indptr: sp.csr_matrix((np.ones(len(indices), 'float32'), indices, indptr), shape=shape)
     mine = sp.csr_matrix((np.ones(len(u), 'float32'), (u, i)), shape=shape)
     mine.sum_duplicates()
-    parts = None if c is None else c.collect((mine.data, mine.indices, mine.indptr))
+    parts = None if c is None else c.collect((mine.indices, mine.indptr))  # 4 bytes a rating: the values are all 1
     if parts is not None:
-        mine = sp.csr_matrix(parts[0], shape=shape)
-        for p in parts[1:]: mine = mine + sp.csr_matrix(p, shape=shape)
+        del mine
+        mine = csr(*parts[0])
+        for k in range(1, len(parts)): mine = mine + csr(*parts[k])
+        del parts
     mine.data[:] = 1
     return mine
 
