@@ -206,3 +206,15 @@ def test_two_ranks_each_read_their_shard(split, shard_release, tmp_path):
     assert sorted(p.name for p in (tmp_path/'mf').iterdir()) == sorted(p.name for p in (tmp_path/'mf1').iterdir())
     with np.load(tmp_path/'mf'/'weights.npz') as a, np.load(tmp_path/'mf1'/'weights.npz') as b:
         assert {k: (a[k].dtype, a[k].shape) for k in a} == {k: (b[k].dtype, b[k].shape) for k in b}
+
+
+@pytest.mark.parametrize('sizes, batch', [((7, 3), 4), ((5, 0), 2), ((4096, 4095, 1), 1024)])
+def test_sharded_steps_cover_each_rank_once(sizes, batch):
+    "On shards every rank takes the same number of steps, agrees on each step's batch size, and uses each rating once."
+    from movie_recs.collab import _batches
+    sizes = np.array(sizes)
+    steps = [list(_batches(np.arange(k), batch, sizes=sizes)) for k in sizes]  # each rank's own (here unshuffled) order
+    assert len({len(s) for s in steps}) == 1 and len(steps[0]) == -(-sizes.sum() // batch), steps
+    for k, s in enumerate(steps): np.testing.assert_array_equal(np.concatenate([b for b, _ in s]), np.arange(sizes[k]))
+    for step in zip(*steps):
+        assert len({n for _, n in step}) == 1 and step[0][1] == sum(len(b) for b, _ in step)
