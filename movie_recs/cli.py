@@ -420,11 +420,11 @@ def _train_collab(args:argparse.Namespace):
     return m.fit(ratings, movies)
 
 def _reads_shard(kind:str, data:str) -> bool:
-    """Whether each rank of a torchrun job reads only its shard of `--data`: a release (not a plain ratings file), a kind
-    that trains on shards (mf, nn), and `MOVIE_RECS_DIST_READ` not set to 'whole'."""
+    """Whether each rank of a torchrun job trains on its own shard of `--data`: a kind that trains on shards (mf, nn),
+    and `MOVIE_RECS_DIST_READ` 'shard' (the default for a release; a plain ratings file is read whole unless it is set)."""
     from movie_recs import collab, dist
-    if not dist.launched() or _is_ratings_file(data) or kind not in collab.KINDS: return False
-    how = os.environ.get('MOVIE_RECS_DIST_READ', 'shard')
+    if not dist.launched() or kind not in collab.KINDS: return False
+    how = os.environ.get('MOVIE_RECS_DIST_READ', 'whole' if _is_ratings_file(data) else 'shard')
     if how not in ('shard', 'whole'):
         raise ValueError(f"MOVIE_RECS_DIST_READ={how!r}: use 'shard' (the default: each rank reads its own row groups) "
                          "or 'whole' (every rank reads every rating).")
@@ -433,12 +433,15 @@ def _reads_shard(kind:str, data:str) -> bool:
 def _fit_on_shard(kind, kw, data, home):
     "A model of `kind` fitted by the ranks of a torchrun job, each on its own row groups of the release's Parquet cache."
     from movie_recs import collab
-    from movie_recs.data import read_shard
-    ml = read_shard(data, home)
-    s, m = ml.ratings.attrs['shard'], collab.make_model(kind, **kw)
-    print(f"{kind}: {type(m).__name__} on {s['rows']:,} ratings, {s['row_groups']} row groups shared by {s['world']} "
-          "ranks (each reads its own)")
-    return m.fit(ml.ratings, ml.movies)
+    from movie_recs.data import keep_rows, read_ratings, read_shard
+    if _is_ratings_file(data): ratings, movies = keep_rows(read_ratings(data)), None  # no row groups: read, then split
+    else:
+        ml = read_shard(data, home)
+        ratings, movies = ml.ratings, ml.movies
+    s, m = ratings.attrs['shard'], collab.make_model(kind, **kw)
+    how = (f"{s['row_groups']} row groups shared by" if s['row_groups'] else "every rank reading the file, a share for each of")
+    print(f"{kind}: {type(m).__name__} on {s['rows']:,} ratings, {how} {s['world']} ranks")
+    return m.fit(ratings, movies)
 
 def _release(data, home):
     "Ratings and movies of a release."

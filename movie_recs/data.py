@@ -25,8 +25,8 @@ _log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'cache_folder',
-           'read_shard', 'read_table', 'read_numbers', 'read_ratings', 'random_split', 'user_split', 'item_split',
-           'temporal_split', 'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
+           'read_shard', 'keep_rows', 'read_table', 'read_numbers', 'read_ratings', 'random_split', 'user_split',
+           'item_split', 'temporal_split', 'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -698,6 +698,20 @@ def read_shard(name_or_path:str|Path, # Registry name, or a folder / zip in any 
               f.num_row_groups, d/'ratings.parquet', f'{len(ratings):,}', f'{f.metadata.num_rows:,}')
     movies = _read_table(d/manifest['tables']['movies']['file'], manifest['tables']['movies'])
     return MovieLens(str(name_or_path), ratings, movies, from_cache=True)
+
+# %% ../nbs/01_data.ipynb #d1435e63
+def keep_rows(ratings:pd.DataFrame, # Ratings every rank read whole, e.g. from a plain ratings file
+              rank:int|None=None, # This process's rank; default torchrun's (`dist.rank()`)
+              world:int|None=None, # Processes in the job; default torchrun's (`dist.world_size()`)
+             ) -> pd.DataFrame: # rows `rank::world`, with `attrs['shard']`
+    "Rows `rank::world` of `ratings`, marked as this rank's shard for the trainers (a file without row groups)."
+    from movie_recs import dist
+    rank, world = (dist.rank(), dist.world_size()) if rank is None else (rank, world or 1)
+    mine = ratings.iloc[rank::world].reset_index(drop=True)
+    mine.attrs['shard'] = dict(rank=rank, world=world, groups=None, row_groups=None, rows=len(ratings))
+    _log.info('rank %d of %d: kept rows %d, %d, ... of the %s ratings every rank read: %s', rank, world, rank,
+              rank + world, f'{len(ratings):,}', f'{len(mine):,}')
+    return mine
 
 # %% ../nbs/01_data.ipynb #2b322851
 _MAGIC = [(b'\xff\xfe', 'UTF-16 text', 're-save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)'),

@@ -32,10 +32,10 @@ def _torchrun_cmd(*args, nproc=2):
 ENV = {**os.environ, 'GLOO_SOCKET_IFNAME': 'lo', 'MOVIE_RECS_DIST_TIMEOUT': '60', 'OMP_NUM_THREADS': '1'}
 
 
-def torchrun(*args, nproc=2):
+def torchrun(*args, nproc=2, env=None):
     "Run `python -m movie_recs ARGS` as `nproc` ranks; the whole process group is killed if it outlives `LIMIT`."
     p = subprocess.Popen(_torchrun_cmd(*args, nproc=nproc), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=ENV, start_new_session=True)
+                         env={**ENV, **(env or {})}, start_new_session=True)
     try: out, err = p.communicate(timeout=LIMIT)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
@@ -218,3 +218,17 @@ def test_sharded_steps_cover_each_rank_once(sizes, batch):
     for k, s in enumerate(steps): np.testing.assert_array_equal(np.concatenate([b for b, _ in s]), np.arange(sizes[k]))
     for step in zip(*steps):
         assert len({n for _, n in step}) == 1 and step[0][1] == sum(len(b) for b, _ in step)
+
+
+def test_two_ranks_share_a_ratings_file(split, tmp_path):
+    "With MOVIE_RECS_DIST_READ=shard, each rank parses a plain ratings file and trains on every other row of it."
+    import re
+    d, train, test = split
+    code, out, err = torchrun('-v', 'train', 'collab', '--data', d/'train.csv', '--model', 'mf', '--out', tmp_path/'mf',
+                              env={'MOVIE_RECS_DIST_READ': 'shard'})
+    assert code == 0, err[-3000:]
+    kept = dict(re.findall(r'rank (\d) of 2: kept rows \d, \d, \.\.\. of the [\d,]+ ratings every rank read: ([\d,]+)', err))
+    assert kept == {'0': f'{(len(train) + 1) // 2:,}', '1': f'{len(train) // 2:,}'}, err[-3000:]
+    assert 'every rank reading the file, a share for each of 2 ranks' in out, out
+    r1, r2 = _test_rmse(MF().fit(train), test), _test_rmse(load(tmp_path/'mf'), test)
+    assert abs(r1 - r2) < 0.01, (r1, r2)
