@@ -421,7 +421,7 @@ def _train_collab(args:argparse.Namespace):
 
 def _reads_shard(kind:str, data:str) -> bool:
     """Whether each rank of a torchrun job trains on its own shard of `--data`: a kind that trains on shards (mf, nn),
-    and `MOVIE_RECS_DIST_READ` 'shard' (the default for a release; a plain ratings file is read whole unless it is set)."""
+    and `MOVIE_RECS_DIST_READ` 'shard' (the default for a release; a plain ratings file is read whole unless set)."""
     from movie_recs import collab, dist
     if not dist.launched() or kind not in collab.KINDS: return False
     how = os.environ.get('MOVIE_RECS_DIST_READ', 'whole' if _is_ratings_file(data) else 'shard')
@@ -439,7 +439,8 @@ def _fit_on_shard(kind, kw, data, home):
         ml = read_shard(data, home)
         ratings, movies = ml.ratings, ml.movies
     s, m = ratings.attrs['shard'], collab.make_model(kind, **kw)
-    how = (f"{s['row_groups']} row groups shared by" if s['row_groups'] else "every rank reading the file, a share for each of")
+    how = (f"{s['row_groups']} row groups shared by" if s['row_groups']
+           else "every rank reading the file, a share for each of")
     print(f"{kind}: {type(m).__name__} on {s['rows']:,} ratings, {how} {s['world']} ranks")
     return m.fit(ratings, movies)
 

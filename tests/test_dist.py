@@ -227,7 +227,8 @@ def test_two_ranks_share_a_ratings_file(split, tmp_path):
     code, out, err = torchrun('-v', 'train', 'collab', '--data', d/'train.csv', '--model', 'mf', '--out', tmp_path/'mf',
                               env={'MOVIE_RECS_DIST_READ': 'shard'})
     assert code == 0, err[-3000:]
-    kept = dict(re.findall(r'rank (\d) of 2: kept rows \d, \d, \.\.\. of the [\d,]+ ratings every rank read: ([\d,]+)', err))
+    kept = dict(re.findall(r'rank (\d) of 2: kept rows \d, \d, \.\.\. of the [\d,]+ ratings every rank read: ([\d,]+)',
+                           err))
     assert kept == {'0': f'{(len(train) + 1) // 2:,}', '1': f'{len(train) // 2:,}'}, err[-3000:]
     assert 'every rank reading the file, a share for each of 2 ranks' in out, out
     r1, r2 = _test_rmse(MF().fit(train), test), _test_rmse(load(tmp_path/'mf'), test)
