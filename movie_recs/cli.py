@@ -419,9 +419,35 @@ def _train_collab(args:argparse.Namespace):
     kw = _params(args, show_progress=args.verbose)
     _construct(type(collab.make_model(args.model)), kw, f"model kind {args.model!r}")  # check the names early
     data = args.data or 'ml-latest-small'
+    if _reads_shard(args.model, data): return _fit_on_shard(args.model, kw, data, args.home)
     ratings, movies = (read_ratings(data), None) if _is_ratings_file(data) else _release(data, args.home)
     m, why = collab.choose_model(args.model, ratings, **kw)  # 'topn' and 'best' by size; refuses up front
     print(why)
+    return m.fit(ratings, movies)
+
+def _reads_shard(kind:str, data:str) -> bool:
+    """Whether each rank of a torchrun job trains on its own shard of `--data`: a kind that trains on shards (mf, nn),
+    and `MOVIE_RECS_DIST_READ` 'shard' (the default for a release; a plain ratings file is read whole unless set)."""
+    from movie_recs import collab, dist
+    if not dist.launched() or kind not in collab.KINDS: return False
+    how = os.environ.get('MOVIE_RECS_DIST_READ', 'whole' if _is_ratings_file(data) else 'shard')
+    if how not in ('shard', 'whole'):
+        raise ValueError(f"MOVIE_RECS_DIST_READ={how!r}: use 'shard' (the default: each rank reads its own row groups) "
+                         "or 'whole' (every rank reads every rating).")
+    return how == 'shard' and getattr(collab.make_model(kind), 'reads_shards', False)
+
+def _fit_on_shard(kind, kw, data, home):
+    "A model of `kind` fitted by the ranks of a torchrun job, each on its own row groups of the release's Parquet cache."
+    from movie_recs import collab
+    from movie_recs.data import keep_rows, read_ratings, read_shard
+    if _is_ratings_file(data): ratings, movies = keep_rows(read_ratings(data)), None  # no row groups: read, then split
+    else:
+        ml = read_shard(data, home)
+        ratings, movies = ml.ratings, ml.movies
+    s, m = ratings.attrs['shard'], collab.make_model(kind, **kw)
+    how = (f"{s['row_groups']} row groups shared by" if s['row_groups']
+           else "every rank reading the file, a share for each of")
+    print(f"{kind}: {type(m).__name__} on {s['rows']:,} ratings, {how} {s['world']} ranks")
     return m.fit(ratings, movies)
 
 def _release(data, home):

@@ -334,14 +334,23 @@ def _sum_grads(params, comm):
         p.grad.copy_(torch.from_numpy(flat[k:k + p.numel()]).view_as(p))
         k += p.numel()
 
-def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, comm=None):
+def _batches(perm, batch_size, comm=None, sizes=None):
+    "This rank's rows of each step and the step's whole batch size (over the ranks)."
+    if sizes is None:  # every rank holds every rating, draws the same order and takes every W-th rating of the batch
+        for s in range(0, len(perm), batch_size):
+            b = perm[s:s + batch_size]
+            yield (b if comm is None else b[comm.rank::comm.world]), len(b)
+        return
+    steps = -(-int(sizes.sum()) // batch_size)  # sharded: each rank cuts its own rows into the same number of steps
+    for s in range(steps):
+        n = int(((s + 1) * sizes // steps - s * sizes // steps).sum())
+        if n: yield perm[s * len(perm) // steps:(s + 1) * len(perm) // steps], n
+
+def _epoch(module, u, i, r, tables, dense, schedule, reg, batch_size, gen, comm=None, sizes=None):
     "One pass over the ratings (numpy arrays) in a fresh random order; the sum of squared errors (this rank's part)."
     module.train()
     perm, sse = torch.randperm(len(u), generator=gen).numpy(), 0.0
-    for s in range(0, len(u), batch_size):
-        b = perm[s:s + batch_size]
-        n = len(b)  # under torchrun every rank draws the same order and takes every W-th rating of the batch
-        if comm is not None: b = b[comm.rank::comm.world]
+    for b, n in _batches(perm, batch_size, comm, sizes):
         lr, beta1 = next(schedule)
         if hasattr(module, 'fused_step'): sse += module.fused_step(*tables, u[b], i[b], r[b], reg, lr, beta1, n, comm)
         else: sse += _autograd_step(module, tables, dense, u[b], i[b], r[b], reg, lr, beta1, n, comm)
@@ -361,6 +370,7 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
                  patience:int=2, # Epochs without validation gain before stopping
                  seed:int=42, # Seed of initialisation-independent randomness (batch order, dropout)
                  show_progress:bool=False, # Show a progress bar over epochs
+                 sharded:bool=False, # Under torchrun: `u, i, r` and `valid` are this rank's own ratings, not all of them
                 ) -> pd.DataFrame: # epoch, train_rmse, valid_rmse, seconds
     "Train `module` on whole-array batches with a one-cycle schedule and early stopping on `valid` (on every rank of a torchrun job)."
     comm = dist.comm()  # None in one process
@@ -368,18 +378,20 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
         for x in module.state_dict().values(): comm.broadcast_(x.numpy())
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    batch_size = batch_size or max(1024, len(u) // 256)
+    sizes = np.array(comm.gather(len(u))) if comm is not None and sharded else None  # every rank's ratings
+    n = len(u) if sizes is None else int(sizes.sum())
+    batch_size = batch_size or max(1024, n // 256)
     tables, dense = (RowAdam(module.u.weight.data), RowAdam(module.i.weight.data)), _dense_optimizer(module, lr, wd)
-    total = epochs * -(-len(u) // batch_size)
+    total = epochs * -(-n // batch_size)
     schedule = (one_cycle(k, total, lr) for k in range(total))
     hist, best, state, bad, t0 = [], math.inf, None, 0, time.perf_counter()
     arrays = [x.numpy() for x in (u, i, r)]
     for ep in progress_bar(range(epochs), leave=False) if show_progress else range(epochs):
         with numba_threads(numba.get_num_threads() if batch_size >= PARALLEL_BATCH else 1):
-            sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen, comm)
+            sse = _epoch(module, *arrays, tables, dense, schedule, reg, batch_size, gen, comm, sizes)
         if comm is not None: sse, = comm.total(sse)
-        v = _rmse_of(module, *valid, comm=comm) if valid is not None else math.nan
-        hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / len(u)), valid_rmse=v,
+        v = _rmse_of(module, *valid, comm=comm, sharded=sizes is not None) if valid is not None else math.nan
+        hist.append(dict(epoch=ep + 1, train_rmse=math.sqrt(sse / n), valid_rmse=v,
                          seconds=time.perf_counter() - t0))
         if valid is None: continue
         if v < best - 1e-4: best, state, bad = v, {k: x.clone() for k, x in module.state_dict().items()}, 0
@@ -388,9 +400,10 @@ def train_module(module:nn.Module, # `u` and `i` embeddings, and `fused_step(...
     if state is not None: module.load_state_dict(state)
     return pd.DataFrame(hist)
 
-def _rmse_of(module, u, i, r, batch_size=1 << 16, comm=None):
-    "RMSE of `module` on `u, i, r`; under torchrun each rank scores every W-th rating and the errors are summed."
-    if comm is not None: u, i, r = u[comm.rank::comm.world], i[comm.rank::comm.world], r[comm.rank::comm.world]
+def _rmse_of(module, u, i, r, batch_size=1 << 16, comm=None, sharded=False):
+    "RMSE of `module` on `u, i, r`; under torchrun each rank scores every W-th rating (or its own), errors summed."
+    if comm is not None and not sharded:
+        u, i, r = u[comm.rank::comm.world], i[comm.rank::comm.world], r[comm.rank::comm.world]
     module.eval()
     with torch.no_grad():
         sse = sum((module(u[s:s + batch_size], i[s:s + batch_size]) - r[s:s + batch_size]).pow(2).sum().item()
@@ -412,17 +425,23 @@ REFIT_MAX_RATINGS = 2_000_000  # `refit=None` refits only up to this many rating
 class _TorchModel(Model):
     "A model trained with `train_module`: `_module()` builds it, `fit` trains it with early stopping and a refit."
     wd = 0.0  # weight decay of dense layers; models with an MLP set their own
+    reads_shards = True  # under torchrun it trains on ratings that are each rank's own shard (`data.read_shard`)
     def _fit_torch(self, ratings, movies):
-        u, i, r = self._index(_as_ratings(ratings), movies)
-        val = _holdout(len(r), self.valid_frac, self.seed) if self.valid_frac else np.zeros(len(r), bool)
+        shard = ratings.attrs.get('shard') if dist.launched() else None  # this rank's row groups of the ratings
+        ratings = _as_ratings(ratings)
+        u, i, r = self._index(ratings, movies) if shard is None else dist.index_shard(self, ratings, movies)
+        seed = self.seed + (0 if shard is None else shard['rank'])  # each rank holds out a part of its own ratings
+        val = _holdout(len(r), self.valid_frac, seed) if self.valid_frac else np.zeros(len(r), bool)
         kw = dict(lr=self.lr, reg=self.reg, wd=self.wd, batch_size=self.batch_size, seed=self.seed,
-                  show_progress=self.show_progress)
+                  show_progress=self.show_progress, sharded=shard is not None)
         torch.manual_seed(self.seed)
         self.module = self._module()
-        tr, va = _tensors(u[~val], i[~val], r[~val]), _tensors(u[val], i[val], r[val]) if val.any() else None
+        tr, va = _tensors(u[~val], i[~val], r[~val]), _tensors(u[val], i[val], r[val])
+        va = va if val.any() or (shard is not None and self.valid_frac) else None
         self.history = train_module(self.module, *tr, va, epochs=self.epochs, patience=self.patience, **kw)
         self.best_epoch = int(self.history.epoch[self.history.valid_rmse.idxmin()]) if va else self.epochs
-        refit = self.refit if self.refit is not None else len(r) <= REFIT_MAX_RATINGS
+        n = len(r) if shard is None else shard['rows']  # every rank's ratings: all ranks decide alike
+        refit = self.refit if self.refit is not None else n <= REFIT_MAX_RATINGS
         self.refitted_ = bool(refit and va)
         if refit and va:
             torch.manual_seed(self.seed)

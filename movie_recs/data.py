@@ -24,9 +24,9 @@ from .sources import (uri_title, read_dbpedia, read_wikipedia, match_titles, Lin
 _log = logging.getLogger(__name__)
 
 # %% auto #0
-__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'read_table',
-           'read_numbers', 'read_ratings', 'read_movies', 'random_split', 'user_split', 'item_split', 'temporal_split',
-           'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
+__all__ = ['GENRES_100K', 'check_ratings', 'MovieLens', 'load_movielens', 'dataset_info', 'synth_movielens', 'cache_folder',
+           'read_shard', 'keep_rows', 'read_table', 'read_numbers', 'read_ratings', 'read_movies', 'random_split',
+           'user_split', 'item_split', 'temporal_split', 'leave_last_n', 'kfold', 'official_folds', 'plot_overview']
 
 # %% ../nbs/01_data.ipynb #0d48e3b9
 class _Source:
@@ -297,6 +297,8 @@ _FORMATS = [('ratings.csv', _csv_release), ('u.data', _100k_release), ('movies.d
 _CACHE_VERSION = 2 # Bump when the tables change (2: ids past int32 kept as int64): every older cache is rebuilt
 _CACHE_MIN_BYTES = 16 << 20 # `cache=None` caches releases whose ratings file is at least this big (about 600k ratings)
 _CACHE_MARK = '.movie_recs-cache'
+_GROUP_ROWS = 1 << 17 # Most ratings per Parquet row group: the unit a rank of a torchrun job reads (`read_shard`)
+_MIN_GROUPS = 64 # Fewest row groups of the ratings (when there are that many), so that small releases shard too
 _TABLES = ('ratings', 'movies', 'links', 'tags', 'users')
 
 def _cache_key(src):
@@ -357,11 +359,15 @@ def _read_table(p, info):
     if 'genres' in df: df['genres'] = [list(g) for g in df['genres']]
     return df
 
-def _read_numeric(f):
-    "A table of numbers without gaps, read into numpy columns allocated once (peak: the result plus one row group)."
-    n, cols, i = f.metadata.num_rows, {c.name: np.empty(f.metadata.num_rows, c.type.to_pandas_dtype()) for c in f.schema_arrow}, 0
-    for g in range(f.num_row_groups):
-        t = f.read_row_group(g)
+def _read_numeric(f, groups=None, columns=None):
+    """A table of numbers without gaps (the row `groups` and `columns` only, default all), into numpy columns allocated
+    once (peak: the result plus one row group)."""
+    groups = range(f.num_row_groups) if groups is None else groups
+    n = sum(f.metadata.row_group(g).num_rows for g in groups)
+    keep = [c for c in f.schema_arrow if columns is None or c.name in columns]
+    cols, i = {c.name: np.empty(n, c.type.to_pandas_dtype()) for c in keep}, 0
+    for g in groups:
+        t = f.read_row_group(g, columns=list(cols))
         for c in cols:
             if t[c].null_count: raise ValueError(f'{f.metadata.num_rows} rows with gaps in column {c!r}')
             cols[c][i:i + len(t)] = t[c].to_numpy()
@@ -386,8 +392,10 @@ def _cache_write(d, key, ml):
         return False
 
 def _write_table(d, t, df):
+    rows = max(1, min(_GROUP_ROWS, -(-len(df) // _MIN_GROUPS))) if t == 'ratings' else None
     with atomic_file(d/f'{t}.parquet') as tmp:
-        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression='snappy', write_page_checksum=True)
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), tmp, compression='snappy', write_page_checksum=True,
+                       row_group_size=rows)
     return {'file': f'{t}.parquet', 'rows': len(df), 'bytes': (d/f'{t}.parquet').stat().st_size}
 
 def _atomic_write(path, data):
@@ -419,6 +427,11 @@ def load_movielens(name_or_path:str|Path='ml-latest-small', # Registry name, or 
                    cache:bool|None=None, # Parquet cache: True always, False never (read-only media), None for big releases
                   ) -> MovieLens:
     "Load a MovieLens release (fetching it if it is a registry name), detecting its format; big ones are cached."
+    src, reader = _release(name_or_path, home)
+    return _load_cached(src, str(name_or_path), reader, home, cache)
+
+def _release(name_or_path, home):
+    "The files of a release (fetched if it is a registry name) and the reader of its format."
     path = Path(name_or_path)
     if str(name_or_path) in DATASETS: path = fetch(str(name_or_path), home)
     elif not path.exists():
@@ -426,7 +439,7 @@ def load_movielens(name_or_path:str|Path='ml-latest-small', # Registry name, or 
                                 "folder or archive.")
     src = _Source(path)
     for marker, reader in _FORMATS:
-        if marker in src: return _load_cached(src, str(name_or_path), reader, home, cache)
+        if marker in src: return src, reader
     raise ValueError(f"{path}: no MovieLens files found (looked for ratings.csv, u.data or movies.dat).")
 
 # %% ../nbs/01_data.ipynb #86f5d4ff
@@ -637,6 +650,68 @@ def synth_movielens(out:str|Path, # The .zip to write (or an existing folder, to
             zf.writestr(f'{name}/README.txt', _SYNTH_README.format(name=name, ratings=ratings, users=users,
                                                                     movies=movies, seed=seed))
     return out
+
+# %% ../nbs/01_data.ipynb #670f2410
+def _cache_manifest(d, key):
+    "The manifest of a valid cache in `d` for `key` (files there, sizes and row counts right), else None; reads no rows."
+    try:
+        if not (d/_CACHE_MARK).is_file(): return None
+        manifest = json.loads((d/'cache.json').read_text())
+        if manifest.get('key') != key or 'ratings' not in manifest['tables']: return None
+        for info in manifest['tables'].values():
+            p = d/info['file']
+            if p.stat().st_size != info['bytes'] or pq.ParquetFile(p).metadata.num_rows != info['rows']: return None
+        return manifest
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, pa.ArrowException): return None
+
+def cache_folder(name_or_path:str|Path, # Registry name, or a folder / zip in any official format
+                 home:str|Path|None=None, # Data home for registry names (and for caches that cannot sit beside)
+                ) -> Path: # The cache folder: cache.json, ratings.parquet, movies.parquet, ...
+    "The folder of the release's valid Parquet cache, built first (one full read of the release) if missing or stale."
+    src, _ = _release(name_or_path, home)
+    key, dirs = _cache_key(src), _cache_dirs(src.path, home)
+    for attempt in range(2):
+        for d in dirs:
+            if _cache_manifest(d, key) is not None: return d
+        if attempt == 0: load_movielens(name_or_path, home, cache=True)
+    raise OSError(f"{src.path}: no valid Parquet cache could be written (tried {', '.join(map(str, dirs))}); a sharded "
+                  "read needs one. Make the folder beside the release or the data home writable.")
+
+# %% ../nbs/01_data.ipynb #545cbd96
+def read_shard(name_or_path:str|Path, # Registry name, or a folder / zip in any official format
+               home:str|Path|None=None, # Data home
+               rank:int|None=None, # This process's rank; default torchrun's (`dist.rank()`)
+               world:int|None=None, # Processes in the job; default torchrun's (`dist.world_size()`)
+               columns:tuple=('user', 'movie', 'rating'), # Columns of the ratings to read (training needs no timestamps)
+              ) -> MovieLens: # ratings: this rank's row groups only (`attrs['shard']`); movies: all
+    "This rank's share of a release: row groups `rank::world` of its cached ratings, and every movie."
+    from movie_recs import dist
+    rank, world = (dist.rank(), dist.world_size()) if rank is None else (rank, world or 1)
+    d = dist.share(dist.on_rank0(cache_folder, name_or_path, home))  # rank 0 builds or checks the cache; others wait
+    manifest = json.loads((d/'cache.json').read_text())
+    f = pq.ParquetFile(d/'ratings.parquet', page_checksum_verification=True)
+    groups = list(range(rank, f.num_row_groups, world))
+    ratings = _read_numeric(f, groups, columns)
+    ratings.attrs['shard'] = dict(rank=rank, world=world, groups=groups, row_groups=f.num_row_groups,
+                                  rows=f.metadata.num_rows)
+    _log.info('rank %d of %d: read row groups %s of %d of %s: %s of %s ratings', rank, world, groups,
+              f.num_row_groups, d/'ratings.parquet', f'{len(ratings):,}', f'{f.metadata.num_rows:,}')
+    movies = _read_table(d/manifest['tables']['movies']['file'], manifest['tables']['movies'])
+    return MovieLens(str(name_or_path), ratings, movies, from_cache=True)
+
+# %% ../nbs/01_data.ipynb #d1435e63
+def keep_rows(ratings:pd.DataFrame, # Ratings every rank read whole, e.g. from a plain ratings file
+              rank:int|None=None, # This process's rank; default torchrun's (`dist.rank()`)
+              world:int|None=None, # Processes in the job; default torchrun's (`dist.world_size()`)
+             ) -> pd.DataFrame: # rows `rank::world`, with `attrs['shard']`
+    "Rows `rank::world` of `ratings`, marked as this rank's shard for the trainers (a file without row groups)."
+    from movie_recs import dist
+    rank, world = (dist.rank(), dist.world_size()) if rank is None else (rank, world or 1)
+    mine = ratings.iloc[rank::world].reset_index(drop=True)
+    mine.attrs['shard'] = dict(rank=rank, world=world, groups=None, row_groups=None, rows=len(ratings))
+    _log.info('rank %d of %d: kept rows %d, %d, ... of the %s ratings every rank read: %s', rank, world, rank,
+              rank + world, f'{len(ratings):,}', f'{len(mine):,}')
+    return mine
 
 # %% ../nbs/01_data.ipynb #2b322851
 _MAGIC = [(b'\xff\xfe', 'UTF-16 text', 're-save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > NEW.csv)'),

@@ -10,8 +10,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['TIMEOUT', 'MANIFEST', 'PARTS_FORMAT', 'world_size', 'launched', 'rank', 'local_world_size', 'auto_backend', 'Comm',
-           'comm', 'sync_rows', 'share', 'on_rank0', 'RankFailed', 'is_parts_folder', 'check_out', 'recommend_parts',
-           'read_parts', 'Stopped', 'failure_message', 'guard']
+           'comm', 'sync_rows', 'share', 'on_rank0', 'RankFailed', 'index_shard', 'is_parts_folder', 'check_out',
+           'recommend_parts', 'read_parts', 'Stopped', 'failure_message', 'guard']
 
 # %% ../nbs/11_scaling_out.ipynb #b62307f9
 def world_size() -> int:
@@ -90,6 +90,11 @@ class Comm:
         out = [None] * self.world
         self._td.all_gather_object(out, obj)
         return out
+    def collect(self, obj, dst:int=0) -> list|None:
+        "Every rank's `obj`, in rank order, on rank `dst` only (None on the others): for what only one rank needs."
+        out = [None] * self.world if self.rank == dst else None
+        self._td.gather_object(obj, out, dst=dst)
+        return out
     def barrier(self):
         "Wait until every rank is here."
         self._td.barrier()
@@ -157,6 +162,48 @@ def on_rank0(fn, *args, **kwargs):
 
 class RankFailed(Exception):
     "Raised on the other ranks when rank 0's part of the work (`on_rank0`) failed."
+
+# %% ../nbs/11_scaling_out.ipynb #77cf300f
+def index_shard(model, # A `core.Model` about to be fitted: gets users, movies, seen, scale, rating_mean, titles
+                ratings, # pandas DataFrame: this rank's ratings (user, movie, rating), e.g. `read_shard(...).ratings`
+                movies=None, # pandas DataFrame: movie, title, to answer by title
+               ) -> tuple: # (user positions, movie positions, ratings as float32) of this rank's ratings
+    "`Model._index` over every rank's ratings together, each rank holding only its own: global ids, seen on rank 0."
+    import numpy as np
+    from movie_recs.core import Vocab, require_columns
+    require_columns(ratings, ['user', 'movie', 'rating'], ratings.attrs.get('where', 'ratings'))
+    c = comm()
+    user, movie, r = ratings.user.to_numpy(), ratings.movie.to_numpy(), ratings.rating.to_numpy('float32')
+    ids = [(np.unique(user), np.unique(movie))]
+    ids = ids if c is None else c.gather(ids[0])
+    model.users = Vocab(np.unique(np.concatenate([x[0] for x in ids])), 'user')
+    model.movies = Vocab(np.unique(np.concatenate([x[1] for x in ids])), 'movie')
+    lo_hi = np.array([-r.min(), r.max()] if len(r) else [-np.inf, -np.inf], 'float64')
+    total, n = float(r.sum(dtype='float64')), len(r)
+    if c is not None: lo_hi, (total, n) = c.max_(lo_hi), c.total(total, n)
+    if n == 0: raise ValueError(f"{ratings.attrs.get('where', 'ratings')}: there are no ratings to fit on.")
+    model.check_size(len(r), len(model.users), len(model.movies))  # this rank's share: what it allocates
+    u, i = model.users.index(user), model.movies.index(movie)
+    model.seen = _seen(c, u, i, (len(model.users), len(model.movies)))
+    model.scale, model.rating_mean = (float(-lo_hi[0]), float(lo_hi[1])), total / n
+    if movies is not None: movies = movies[['movie', 'title']].drop_duplicates('movie').reset_index(drop=True)
+    model.titles = movies
+    return u, i, r
+
+def _seen(c, u, i, shape):
+    "The users x movies seen matrix: every rank's pairs summed on rank 0; each other rank keeps its own."
+    import numpy as np, scipy.sparse as sp
+    csr = lambda indices, indptr: sp.csr_matrix((np.ones(len(indices), 'float32'), indices, indptr), shape=shape)
+    mine = sp.csr_matrix((np.ones(len(u), 'float32'), (u, i)), shape=shape)
+    mine.sum_duplicates()
+    parts = None if c is None else c.collect((mine.indices, mine.indptr))  # 4 bytes a rating: the values are all 1
+    if parts is not None:
+        del mine
+        mine = csr(*parts[0])
+        for k in range(1, len(parts)): mine = mine + csr(*parts[k])
+        del parts
+    mine.data[:] = 1
+    return mine
 
 # %% ../nbs/11_scaling_out.ipynb #5c2f4ee6
 MANIFEST = 'manifest.json'

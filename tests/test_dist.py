@@ -32,10 +32,10 @@ def _torchrun_cmd(*args, nproc=2):
 ENV = {**os.environ, 'GLOO_SOCKET_IFNAME': 'lo', 'MOVIE_RECS_DIST_TIMEOUT': '60', 'OMP_NUM_THREADS': '1'}
 
 
-def torchrun(*args, nproc=2):
+def torchrun(*args, nproc=2, env=None):
     "Run `python -m movie_recs ARGS` as `nproc` ranks; the whole process group is killed if it outlives `LIMIT`."
     p = subprocess.Popen(_torchrun_cmd(*args, nproc=nproc), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=ENV, start_new_session=True)
+                         env={**ENV, **(env or {})}, start_new_session=True)
     try: out, err = p.communicate(timeout=LIMIT)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
@@ -164,3 +164,72 @@ def test_killed_worker_fails_clearly(split, tmp_path):
     assert 'Nothing was saved' in err or 'nothing was saved' in err, err[-3000:]
     assert 'SIGKILL' in err or 'Signal 9' in err, "torchrun's summary names the killed rank"
     assert not (tmp_path/'never').exists() and not [p for p in tmp_path.iterdir() if p.name.startswith('.')]
+
+
+@pytest.fixture(scope='module')
+def shard_release(split, shared):
+    "The training ratings as a MovieLens release folder with a Parquet cache (64 row groups of 1,261 ratings)."
+    import zipfile
+    d, train, _ = split
+    rel = d/'ml-train'
+    rel.mkdir()
+    train.rename(columns={'user': 'userId', 'movie': 'movieId'}).to_csv(rel/'ratings.csv', index=False)
+    with zipfile.ZipFile(shared/'movielens'/'ml-latest-small.zip') as z:
+        (rel/'movies.csv').write_bytes(z.read('ml-latest-small/movies.csv'))
+    return rel
+
+
+def test_two_ranks_each_read_their_shard(split, shard_release, tmp_path):
+    """Rank 0 builds the release's Parquet cache, then each rank reads only its row groups of it (rank 0: 0, 2, ...,
+    rank 1: 1, 3, ...); MF trained on the two shards reaches the one-process test RMSE within 0.01, and rank 0 saves
+    what one process would: the same vocabularies, seen matrix and files."""
+    import re
+    _, train, test = split
+    code, out, err = torchrun('-v', 'train', 'collab', '--data', shard_release, '--model', 'mf', '--out', tmp_path/'mf')
+    assert code == 0, err[-3000:]
+    assert (shard_release.parent/'ml-train.cache'/'cache.json').is_file()
+    seen = {int(k): (g, int(n.replace(',', ''))) for k, g, n in
+            re.findall(r'rank (\d) of 2: read row groups \[([\d, ]*)\] of 64 of .*ratings\.parquet: ([\d,]+) of', err)}
+    assert seen.keys() == {0, 1}, err[-3000:]
+    assert seen[0][0] == ', '.join(map(str, range(0, 64, 2))) and seen[1][0] == ', '.join(map(str, range(1, 64, 2)))
+    assert seen[0][1] == 32 * 1261 and seen[0][1] + seen[1][1] == len(train), seen
+    assert 'row groups shared by 2 ranks' in out and out.count('saved ') == 1, out
+    ml = load_movielens(shard_release)
+    two, one = load(tmp_path/'mf'), MF().fit(ml.ratings, ml.movies)
+    r1, r2 = _test_rmse(one, test), _test_rmse(two, test)
+    print(f'test RMSE: one process {r1:.4f}, two ranks on their shards {r2:.4f}')
+    assert abs(r1 - r2) < 0.01, (r1, r2)
+    for a, b in [(one.users.ids, two.users.ids), (one.movies.ids, two.movies.ids), (one.seen.indptr, two.seen.indptr),
+                 (one.seen.indices, two.seen.indices)]: np.testing.assert_array_equal(a, b)
+    assert (one.scale, len(one.titles)) == (two.scale, len(two.titles)) and abs(one.rating_mean - two.rating_mean) < 1e-5
+    one.save(tmp_path/'mf1')
+    assert sorted(p.name for p in (tmp_path/'mf').iterdir()) == sorted(p.name for p in (tmp_path/'mf1').iterdir())
+    with np.load(tmp_path/'mf'/'weights.npz') as a, np.load(tmp_path/'mf1'/'weights.npz') as b:
+        assert {k: (a[k].dtype, a[k].shape) for k in a} == {k: (b[k].dtype, b[k].shape) for k in b}
+
+
+@pytest.mark.parametrize('sizes, batch', [((7, 3), 4), ((5, 0), 2), ((4096, 4095, 1), 1024)])
+def test_sharded_steps_cover_each_rank_once(sizes, batch):
+    "On shards every rank takes the same number of steps, agrees on each step's batch size, and uses each rating once."
+    from movie_recs.collab import _batches
+    sizes = np.array(sizes)
+    steps = [list(_batches(np.arange(k), batch, sizes=sizes)) for k in sizes]  # each rank's own (here unshuffled) order
+    assert len({len(s) for s in steps}) == 1 and len(steps[0]) == -(-sizes.sum() // batch), steps
+    for k, s in enumerate(steps): np.testing.assert_array_equal(np.concatenate([b for b, _ in s]), np.arange(sizes[k]))
+    for step in zip(*steps):
+        assert len({n for _, n in step}) == 1 and step[0][1] == sum(len(b) for b, _ in step)
+
+
+def test_two_ranks_share_a_ratings_file(split, tmp_path):
+    "With MOVIE_RECS_DIST_READ=shard, each rank parses a plain ratings file and trains on every other row of it."
+    import re
+    d, train, test = split
+    code, out, err = torchrun('-v', 'train', 'collab', '--data', d/'train.csv', '--model', 'mf', '--out', tmp_path/'mf',
+                              env={'MOVIE_RECS_DIST_READ': 'shard'})
+    assert code == 0, err[-3000:]
+    kept = dict(re.findall(r'rank (\d) of 2: kept rows \d, \d, \.\.\. of the [\d,]+ ratings every rank read: ([\d,]+)',
+                           err))
+    assert kept == {'0': f'{(len(train) + 1) // 2:,}', '1': f'{len(train) // 2:,}'}, err[-3000:]
+    assert 'every rank reading the file, a share for each of 2 ranks' in out, out
+    r1, r2 = _test_rmse(MF().fit(train), test), _test_rmse(load(tmp_path/'mf'), test)
+    assert abs(r1 - r2) < 0.01, (r1, r2)
