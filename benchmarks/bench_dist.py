@@ -38,17 +38,20 @@ def worker(n, users, movies, epochs):
                               sent_per_step=(c.sent / steps) if c else 0.0)), flush=True)
 
 
+def launch(nproc, args):
+    "The command running the script `args` as one process, or as `nproc` ranks by torchrun on a free loopback port."
+    if nproc == 1: return [sys.executable, *args]
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    return [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', str(nproc), '--master-addr', '127.0.0.1',
+            '--master-port', str(port), *args]
+
+
 def run(nproc, sync, n, users, movies, epochs):
     "One job; rank 0's JSON line."
-    args = [__file__, WORKER, str(n), str(users), str(movies), str(epochs)]
+    cmd = launch(nproc, [__file__, WORKER, str(n), str(users), str(movies), str(epochs)])
     env = {**os.environ, 'GLOO_SOCKET_IFNAME': 'lo', 'MOVIE_RECS_DIST_SYNC': sync, 'OMP_NUM_THREADS': '1'}
-    if nproc == 1: cmd = [sys.executable, *args]
-    else:
-        with socket.socket() as s:
-            s.bind(('127.0.0.1', 0))
-            port = s.getsockname()[1]
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', str(nproc), '--master-addr',
-               '127.0.0.1', '--master-port', str(port), *args]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
     if p.returncode: sys.exit(f"{cmd} failed:\n{p.stderr[-3000:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -91,14 +94,7 @@ def memory(o):
         rows = []
         for nproc, read in [(1, '-'), (2, 'whole'), (2, 'shard')]:
             env = {**os.environ, 'GLOO_SOCKET_IFNAME': 'lo', 'OMP_NUM_THREADS': '1', 'MOVIE_RECS_DIST_READ': read}
-            cmd = [__file__, MEM_WORKER, *args, str(Path(d)/f'mf-{nproc}-{read}')]
-            if nproc == 1: cmd = [sys.executable, *cmd]
-            else:
-                with socket.socket() as s:
-                    s.bind(('127.0.0.1', 0))
-                    port = s.getsockname()[1]
-                cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc-per-node', str(nproc), '--master-addr',
-                       '127.0.0.1', '--master-port', str(port), *cmd]
+            cmd = launch(nproc, [__file__, MEM_WORKER, *args, str(Path(d)/f'mf-{nproc}-{read}')])
             p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=3600)
             got = sorted((json.loads(l[4:]) for l in p.stderr.splitlines() if l.startswith('MEM ')),
                          key=lambda x: x['rank'])
