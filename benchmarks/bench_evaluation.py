@@ -45,7 +45,7 @@ def main():
                              ('neural variant (ours: nn)', collab.NeuralMF, 0.842),
                              ('fastai collab_learner', collab.FastaiMF, None),
                              ('BPMF + MF blend (best before issue 16)', collab.Blend, None),
-                             ('best (Bayesian FM: who rated what, genres, year)', collab.BayesFM, None)]:
+                             ('best (Bayesian FM)', collab.BayesFM, None)]:
         t = time.perf_counter(); m = cls(show_progress=False).fit(train, ml.movies); secs = time.perf_counter() - t
         mse = lambda d: float(np.mean((m.predict(d.user, d.movie, unknown='mean') - d.rating.to_numpy()) ** 2))
         rows[name] = {'original notebook test MSE': paper, 'ours: test MSE (8%)': mse(test), 'ours: valid MSE (12%)': mse(valid),

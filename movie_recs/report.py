@@ -48,7 +48,7 @@ def _content(ml:MovieLens, # A loaded release (ml-latest-small)
     return hybrid.content_features(ml.movies, lv, pv), lt, pv
 
 # %% ../nbs/09_report.ipynb #ee537c66
-BEST = 'best (Bayesian FM: who rated what, genres, year)'
+BEST = 'best (Bayesian FM)'
 CONTENT_MAX_RATINGS = 2_000_000  # above this the demo leaves out the content models (see `run_demo`)
 DEMO_KEYS = {'global-mean': 'global mean', 'biases': 'biases', 'most-popular': 'most popular', 'random': 'random',
              'mf': 'mf', 'ease': 'topn (EASE)', 'ials': 'iALS (implicit)', 'nn': 'nn', 'best': BEST,
