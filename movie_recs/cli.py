@@ -815,7 +815,7 @@ def _evaluate_parser(sub, common):
     e.set_defaults(func=evaluate_cmd)
 
 # %% ../nbs/10_cli.ipynb #88c1d6a1
-DEMO_TIME = 'about 5 min on two cores, even with one busy (--quick: about 1.5 min)'  # measured: benchmarks/demo_output.txt
+DEMO_TIME = 'about 6 min on two cores, even with both busy (--quick: about 1 min)'  # measured: benchmarks/demo_output.txt
 DEMO_MODELS = ['global-mean', 'biases', 'most-popular', 'random', 'mf', 'ease', 'ials', 'nn', 'best', 'fastai',
                'link-taste', 'poster-taste', 'hybrid', 'hybrid-topn']  # report.DEMO_KEYS, without importing torch here
 
