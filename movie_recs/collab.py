@@ -23,7 +23,7 @@ from .core import MODELS, Model, MovieVectors, TooLarge, available_memory, fmt_s
 from .data import check_ratings
 
 # %% auto #0
-__all__ = ['PARALLEL_BATCH', 'REFIT_MAX_RATINGS', 'YEAR_BINS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads',
+__all__ = ['FAST', 'PARALLEL_BATCH', 'REFIT_MAX_RATINGS', 'YEAR_BINS', 'KINDS', 'ALIASES', 'BY_SIZE', 'cores', 'torch_threads',
            'one_thread', 'numba_threads', 'FactorModel', 'DotBias', 'NeuralBias', 'one_cycle', 'RowAdam',
            'train_module', 'MF', 'NeuralMF', 'BPMF', 'Blend', 'movie_side_features', 'fm_blocks', 'BayesFM',
            'fastai_learner', 'FastaiMF', 'EASE', 'ease_weights', 'IALS', 'movie_clusters', 'plot_movies', 'make_model',
@@ -202,17 +202,21 @@ def _add_rows(G, stamp, rows, t, idx, grad):
             G[a, k] += grad[j, k]
     return n
 
-@njit(parallel=True, cache=True)
+FAST = {'reassoc', 'contract', 'arcp', 'nsz'}  # LLVM may reorder float32 sums (SIMD); NaN and inf keep their meaning
+
+@njit(parallel=True, cache=True, fastmath=FAST)
 def _adam_rows(W, M, V, G, rows, n, size, beta1, beta2, eps):
     "Adam on the first `n` `rows` of `W` from the summed gradients in `G`, which are zeroed for the next step."
+    b1, b2, c1, c2 = np.float32(beta1), np.float32(beta2), np.float32(1 - beta1), np.float32(1 - beta2)
+    sz, ep = np.float32(size), np.float32(eps)  # float32 throughout: twice the SIMD lanes of float64
     for q in prange(n):
         a = rows[q]
         for k in range(W.shape[1]):
             g = G[a, k]
-            m = M[a, k] * beta1 + (1 - beta1) * g
-            v = V[a, k] * beta2 + (1 - beta2) * g * g
-            M[a, k], V[a, k], G[a, k] = m, v, 0.0
-            W[a, k] -= size * m / (math.sqrt(v) + eps)
+            m = M[a, k] * b1 + c1 * g
+            v = V[a, k] * b2 + c2 * g * g
+            M[a, k], V[a, k], G[a, k] = m, v, np.float32(0)
+            W[a, k] -= sz * m / (np.sqrt(v) + ep)
 
 class RowAdam:
     "Adam on the rows of the table `W` that each step touches (torch's `SparseAdam`), updating `W` in place."
@@ -249,21 +253,22 @@ class RowAdam:
         self.apply(n, size, beta1)
 
 # %% ../nbs/05_collab.ipynb #aa7b5720
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=FAST)
 def _mf_grads(P, Q, GP, GQ, stampP, stampQ, rowsP, rowsQ, t, u, i, r, lo, hi, reg, g, N):
     """Sum the gradients of `mean(err^2) + reg * mean(|p_u|^2 + |q_i|^2)` over a batch of `N` ratings (these are `len(u)`
     of them: all in one process) into `GP`, `GQ`; return (sse, user rows touched, movie rows touched)."""
     n, K = len(u), P.shape[1] - 1  # the last column is the bias
+    lo32, span, scale = np.float32(lo), np.float32(hi - lo), np.float32(2 * (hi - lo) / N)  # float32 math: SIMD dot products
     sse = 0.0
     for j in prange(n):
         x = P[u[j], K] + Q[i[j], K]
         for k in range(K):
             x += P[u[j], k] * Q[i[j], k]
-        s = 1.0 / (1.0 + math.exp(-x))
-        err = s * (hi - lo) + lo - r[j]
-        g[j] = err * s * (1 - s) * (2 * (hi - lo) / N)  # d loss / d (p.q + b_u + b_i)
+        s = np.float32(1) / (np.float32(1) + np.exp(-x))
+        err = s * span + lo32 - r[j]
+        g[j] = err * s * (np.float32(1) - s) * scale  # d loss / d (p.q + b_u + b_i)
         sse += err * err
-    touched, c = np.zeros(2, np.int64), 2 * reg / N
+    touched, c = np.zeros(2, np.int64), np.float32(2 * reg / N)
     for side in prange(2):
         A, B, G, stamp, rows = (P, Q, GP, stampP, rowsP) if side == 0 else (Q, P, GQ, stampQ, rowsQ)
         own, other = (u, i) if side == 0 else (i, u)
