@@ -35,7 +35,7 @@ from PIL import Image
 from torch.utils.data import TensorDataset
 from sklearn.metrics import average_precision_score, f1_score
 
-from .core import Model, MovieVectors, Vocab, find_movie, register, require_columns
+from .core import Model, MovieVectors, Vocab, find_movie, register, require_columns, top_n
 from .data import open_poster, poster_dir, poster_index
 
 # %% auto #0
@@ -43,7 +43,8 @@ __all__ = ['BACKBONES', 'LITE', 'LITE_SIZE', 'LITE_STATS', 'DEFAULT_EXTRACTOR', 
            'load_poster', 'ColourHistogram', 'pick_device', 'onnx_session', 'TorchExtractor', 'WeightsMissing',
            'weights_path', 'backbone', 'pretrained_extractor', 'lite_weights_path', 'map_lite_state', 'lite_backbone',
            'lite_extractor', 'get_extractor', 'FeatureCache', 'extract_features', 'similar_posters', 'show_similar',
-           'genre_matrix', 'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics', 'PosterFeatures']
+           'genre_matrix', 'genre_share', 'genre_overlap', 'poster_dls', 'tiny_cnn', 'PosterCNN', 'genre_metrics',
+           'PosterFeatures']
 
 # %% ../nbs/06_posters.ipynb #84fce887
 _log = logging.getLogger(__name__)
@@ -383,28 +384,29 @@ def extract_features(posters:pd.DataFrame, # Has `movie` and `path`, e.g. `poste
     return vecs, pd.DataFrame(skipped, columns=['movie', 'path', 'problem'])
 
 # %% ../nbs/06_posters.ipynb #4d726e12
-def similar_posters(vectors:MovieVectors, # Poster features, e.g. from `extract_features`
+def similar_posters(vectors, # Poster features (`MovieVectors`, e.g. from `extract_features`) or a model with `similar`, e.g. `PosterCNN`
                     movie:int|str, # A movie id, or a title when `movies` is given
                     n:int=10, # How many neighbours
                     movies:pd.DataFrame|None=None, # Movies with movie and title (and genres), to look up titles
                    ) -> pd.DataFrame: # movie, score[, title, genres]; best first, the movie itself excluded
-    "The `n` movies whose posters are most similar to `movie`'s, by cosine similarity of their features."
+    "The `n` movies whose posters are most similar to `movie`'s: by cosine similarity of the features, or by the model's `similar`."
     if movies is not None: movie = find_movie(movies, movie)
     elif not isinstance(movie, (int, np.integer)):
         raise TypeError(f"movie={movie!r}: pass a movie id, or `movies=` to look up a title.")
     out = vectors.similar(int(movie), n)
+    if movies is not None and 'title' in out: out = out.drop(columns='title')  # titles come from `movies`
     if movies is None: return out
     return out.merge(movies[[c for c in ('movie', 'title', 'genres') if c in movies]], on='movie', how='left')
 
 # %% ../nbs/06_posters.ipynb #72937140
-def show_similar(vectors:MovieVectors, # Poster features
+def show_similar(vectors, # Poster features (`MovieVectors`) or a model with `similar`, e.g. `PosterCNN`
                  posters:pd.DataFrame, # movie, path (e.g. `poster_table` output)
                  movies:pd.DataFrame, # Movies with movie and title
                  movie:int|str, # A movie id or title
                  n:int=10, # How many neighbours
                  ncols:int=6, # Posters per row
                 ):
-    "A figure: the query poster, then its `n` nearest posters, each titled (with the cosine similarity)."
+    "A figure: the query poster, then its `n` nearest posters, each titled (with the score of `similar_posters`)."
     movie = find_movie(movies, movie)
     sim = similar_posters(vectors, movie, n, movies)
     ids, titles = [movie, *sim.movie], movies.set_index('movie').title
@@ -414,7 +416,8 @@ def show_similar(vectors:MovieVectors, # Poster features
     for ax in axs.flat: ax.axis('off')
     for ax, i, cap in zip(axs.flat, ids, caps):  # captions of at most two lines, so rows never overlap
         ax.imshow(open_poster(paths[i])); ax.set_title(textwrap.fill(textwrap.shorten(cap, 46, placeholder='...'), 24), fontsize=8)
-    fig.suptitle(f'Posters most like {titles[movie]} ({vectors.name})', fontsize=10); fig.tight_layout()
+    name = vectors.name if isinstance(vectors, MovieVectors) else f"{type(vectors).__name__}, similar_by={getattr(vectors, 'similar_by', '?')!r}"
+    fig.suptitle(f'Posters most like {titles[movie]} ({name})', fontsize=10); fig.tight_layout()
     return fig
 
 # %% ../nbs/06_posters.ipynb #1e5b98ca
@@ -432,19 +435,39 @@ def genre_matrix(ids:np.ndarray, # Movie ids
     return y, genres
 
 # %% ../nbs/06_posters.ipynb #090a3676
-def genre_overlap(vectors:MovieVectors, # Poster features
+def genre_share(pa:np.ndarray, # (n, g) genre probabilities, e.g. a `PosterCNN`'s for n posters
+                pb:np.ndarray|None=None, # (m, g) more of them; default `pa`
+                block:int=256, # Rows of `pa` per block (memory: block x m x g floats)
+               ) -> np.ndarray: # (n, m) float32: 1 - prod_g (1 - pa_g pb_g)
+    "The probability that two movies share a genre, for every pair, if each has each genre independently with its probability."
+    pa = np.asarray(pa, 'float64'); pb = pa if pb is None else np.asarray(pb, 'float64')
+    out = np.empty((len(pa), len(pb)), 'float32')
+    for s in range(0, len(pa), block):
+        prod = np.clip(pa[s:s + block, None, :] * pb[None], 0, 1 - 1e-12)
+        out[s:s + block] = -np.expm1(np.log1p(-prod).sum(-1))
+    return out
+
+def genre_overlap(vectors, # Poster features (`MovieVectors`, cosine neighbours), or a model with `similarity(a, b)` and `movie_vectors()`
                   movies:pd.DataFrame, # movie, genres
                   k:int=10, # Neighbours per movie
                   block:int=1024, # Movies per block of the similarity matrix
+                  ids:np.ndarray|None=None, # Only these movies, as queries and as neighbours (e.g. held-out posters); default all
                  ) -> dict: # overlap, random, lift
     "Share of movies' `k` nearest posters that have a genre in common with them, against random pairs."
-    y, _ = genre_matrix(vectors.ids, movies)
-    u = vectors.vectors / np.maximum(np.linalg.norm(vectors.vectors, axis=1, keepdims=True), 1e-12)
-    n, k, yf = len(u), min(k, len(u) - 1), y.astype('float32')
+    model = vectors if hasattr(vectors, 'similarity') else None  # e.g. PosterCNN: the scores its `similar` ranks by
+    mv = model.movie_vectors() if model is not None else vectors
+    keep = np.ones(len(mv.ids), bool) if ids is None else np.isin(mv.ids, ids)
+    ids = mv.ids[keep]
+    if model is not None: rows = lambda r: model.similarity(ids[r], ids)
+    else:
+        u = mv.vectors[keep] / np.maximum(np.linalg.norm(mv.vectors[keep], axis=1, keepdims=True), 1e-12)
+        rows = lambda r: u[r] @ u.T
+    y, _ = genre_matrix(ids, movies)
+    n, k, yf = len(ids), min(k, len(ids) - 1), y.astype('float32')
     hits = pairs = 0.
     for s in range(0, n, block):
         r = np.arange(s, min(s + block, n))
-        sim = u[r] @ u.T; sim[np.arange(len(r)), r] = -np.inf
+        sim = np.array(rows(r), 'float32'); sim[np.arange(len(r)), r] = -np.inf
         nb = np.argpartition(-sim, k - 1, axis=1)[:, :k]
         hits += (y[r][:, None, :] & y[nb]).any(-1).sum()
         share = (yf[r] @ yf.T) > 0; share[np.arange(len(r)), r] = False
@@ -496,7 +519,7 @@ class PosterCNN(Model):
     "A network trained to predict a movie's genres from its poster; its penultimate layer is the poster embedding."
     kind = 'posters'
     predicts_ratings, ranks, has_vectors, folds_in = False, False, True, False  # vectors once `embed` has run
-    _params = ('arch', 'size', 'epochs', 'finetune', 'lr', 'batch_size', 'valid_frac', 'seed')
+    _params = ('arch', 'size', 'epochs', 'finetune', 'lr', 'batch_size', 'valid_frac', 'seed', 'similar_by')
     def __init__(self, *, arch:str='efficientnet_lite0', # A key of `LITE` (pretrained) or `ARCHS` (trained from scratch)
                  size:int|None=None, # Square side of the input, in pixels; default `LITE_SIZE` for `LITE`, 128 otherwise
                  epochs:int|None=None, # One-cycle epochs: of the head on frozen features (`LITE`, default 10) or of the whole network (default 6)
@@ -505,16 +528,18 @@ class PosterCNN(Model):
                  batch_size:int=64, # Posters per batch, in training and in `embed`
                  valid_frac:float=0.2, # Share of posters held out
                  seed:int=0, # Seeds the split and the initial weights
+                 similar_by:str='genres', # `similar`'s scores: 'genres' (P(two movies share a genre), from the genre head) or 'embedding' (cosine)
                  device:str|torch.device|None=None, # Default: `pick_device()`
                  show_progress:bool=False, # Show fastai's progress bars and epoch table, and the embedding's bar
                 ):
+        if similar_by not in ('genres', 'embedding'): raise ValueError(f"similar_by={similar_by!r}: use 'genres' or 'embedding'.")
         if arch not in ARCHS and arch not in LITE: raise ValueError(f"Unknown arch {arch!r}: use one of {list(LITE) + list(ARCHS)}.")
         if finetune and arch not in LITE: raise ValueError(f"finetune={finetune}: only a pretrained arch ({list(LITE)}) is fine-tuned; "
                                                            f"{arch!r} trains whole for `epochs`.")
         self.arch, self.size, self.epochs, self.finetune, self.lr = arch, size, epochs, finetune, lr
         self.batch_size, self.valid_frac, self.seed, self.device, self.show_progress = batch_size, valid_frac, seed, device, show_progress
         self.model, self.genres, self.valid_ids, self.history, self.vectors = None, None, None, None, None
-        self.titles, self.has_vectors = None, False
+        self.titles, self.has_vectors, self.similar_by, self.genre_probs = None, False, similar_by, None
     @property
     def pretrained(self) -> bool: return self.arch in LITE
     @property
@@ -653,8 +678,10 @@ def evaluate(self:PosterCNN, posters:pd.DataFrame, # movie, genres, path: the po
 def embed(self:PosterCNN, posters:pd.DataFrame, # movie, path (and title, to answer by title after saving)
           cache_dir:str|Path|None=None, # Feature cache root; None: no cache
          ) -> MovieVectors:
-    "Embed every poster with the network's penultimate layer, centred; keeps the vectors (and titles) for `similar` and `save`."
+    "Embed every poster with the network's penultimate layer, centred, and keep its genre probabilities; for `similar` and `save`."
     self.vectors = self._outputs(posters, 'embedding', cache_dir).centred()
+    probs = self._outputs(posters, 'genres', cache_dir)
+    self.genre_probs = probs.vectors[pd.Index(probs.ids).get_indexer(self.vectors.ids)]  # rows of `vectors.ids`
     self.movies, self.has_vectors = Vocab(self.vectors.ids, 'movie'), True
     self._set_titles(posters)
     return self.vectors
@@ -664,6 +691,32 @@ def movie_vectors(self:PosterCNN) -> MovieVectors:
     "The poster embeddings of the movies `embed` saw."
     if self.vectors is None: raise ValueError("No poster embeddings: call `embed(posters)` first.")
     return self.vectors
+
+@patch
+def similarity(self:PosterCNN, a, # Movie ids (one or an array) that `embed` saw
+               b=None, # Movie ids to score them against; default all of `movie_vectors().ids`, in that order
+              ) -> np.ndarray: # len(a) × len(b) float32 scores
+    "`similar`'s scores: the probability that two posters' movies share a genre (`similar_by='genres'`), or the embeddings' cosine."
+    v = self.movie_vectors()
+    ia = self.movies.index(np.atleast_1d(a))
+    ib = slice(None) if b is None else self.movies.index(np.atleast_1d(b))
+    if self.similar_by == 'genres': return genre_share(self.genre_probs[ia], self.genre_probs[ib])
+    u = v.vectors / np.maximum(np.linalg.norm(v.vectors, axis=1, keepdims=True), 1e-12)
+    return np.asarray(u[ia] @ u[ib].T, 'float32')
+
+@patch
+def similar(self:PosterCNN, movie:str|int, # A title as a fan types it, or a movie id
+            n:int=10, # How many
+           ) -> pd.DataFrame: # movie, title, score (`similarity`), best first; the movie itself left out
+    "The `n` movies whose posters are most like `movie`'s, by `similarity`."
+    self.movie_vectors()  # says to call `embed` first when it has not run
+    m = self.find(movie)
+    s = self.similarity(m)[0]
+    s[self.movies.index(m)] = -np.inf
+    top, val = top_n(s[None], n)
+    keep = np.isfinite(val[0])  # never the movie itself, even when `n` is more than the other movies
+    ids = self.movies.ids[top[0][keep]]
+    return pd.DataFrame({'movie': ids, 'title': self.title(ids), 'score': val[0][keep]})
 
 # %% ../nbs/06_posters.ipynb #8a352e97
 @patch
@@ -684,6 +737,7 @@ def find(self:PosterCNN, movie:str|int, # A title as a fan types it, or a movie 
 def _arrays(self:PosterCNN) -> dict:
     state = {f'state.{k}': v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
     vecs = dict(vector_ids=self.vectors.ids, vectors=self.vectors.vectors) if self.vectors is not None else {}
+    if self.genre_probs is not None: vecs['genre_probs'] = self.genre_probs
     return dict(valid_ids=self.valid_ids, **state, **vecs)
 
 @patch
@@ -707,6 +761,8 @@ def _load_arrays(self:PosterCNN, a:dict):
     self.model.eval()
     if 'vectors' in a:
         self.vectors, self.has_vectors = MovieVectors(a['vector_ids'], a['vectors'], self._vectors_name), True
+        self.genre_probs = a.get('genre_probs')
+        if self.genre_probs is None: self.similar_by = 'embedding'  # saved before genre probabilities were kept: as it was
 
 # %% ../nbs/06_posters.ipynb #26104c72
 @register

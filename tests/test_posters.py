@@ -283,6 +283,65 @@ def test_save_load_round_trip(fitted, tmp_path):
     assert PosterCNN.load(d).genres == cnn.genres
 
 
+def test_genre_share_known_values():
+    from movie_recs.posters import genre_share
+    s = genre_share(np.array([[0.5, 0.5]]), np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 0.0]]))
+    np.testing.assert_allclose(s, [[0.5, 1 - 0.75 * 0.75, 0.0]], rtol=1e-6)  # 1 - prod_g(1 - pa_g pb_g)
+    p = np.random.default_rng(0).random((7, 4))
+    full = genre_share(p)
+    np.testing.assert_allclose(full, full.T, rtol=1e-6)
+    np.testing.assert_allclose(genre_share(p, block=2), full)  # blocks change nothing
+    assert ((full >= 0) & (full <= 1)).all() and np.allclose(genre_share(np.ones((1, 3))), 1)
+
+
+def test_similar_by_genres_or_embedding_and_its_round_trip(fitted, tmp_path):
+    "similar ranks by P(share a genre) from the genre head by default, by the embedding's cosine on request; both saved."
+    from movie_recs.posters import genre_share
+    cnn, good = fitted
+    vecs = cnn.embed(good)
+    probs = cnn._outputs(good, 'genres')
+    np.testing.assert_allclose(cnn.genre_probs, probs.vectors[pd.Index(probs.ids).get_indexer(vecs.ids)])
+    sim = cnn.similar(1, 9)
+    want = genre_share(cnn.genre_probs[list(vecs.ids).index(1)][None], cnn.genre_probs)[0]
+    got = dict(zip(vecs.ids, want))
+    assert 1 not in set(sim.movie) and len(sim) == 9 and sim.score.is_monotonic_decreasing
+    np.testing.assert_allclose(sim.score, [got[m] for m in sim.movie], rtol=1e-6)
+    assert ((sim.score >= 0) & (sim.score <= 1)).all()
+    cnn.similar_by = 'embedding'
+    cos = cnn.similar(1, 9)
+    pd.testing.assert_frame_equal(cos[['movie', 'score']].reset_index(drop=True),
+                                  vecs.similar(1, 9)[['movie', 'score']].reset_index(drop=True), check_dtype=False, atol=1e-5)
+    cnn.similar_by = 'genres'
+    back = load(cnn.save(tmp_path/'m'))
+    assert back.similar_by == 'genres'
+    pd.testing.assert_frame_equal(back.similar(1, 5), cnn.similar(1, 5))
+    with pytest.raises(ValueError, match="similar_by='cosine': use 'genres' or 'embedding'"): PosterCNN(similar_by='cosine')
+
+
+def test_model_saved_without_genre_probabilities_keeps_cosine(fitted, tmp_path):
+    "A folder saved before the genre probabilities were kept loads and answers by the embedding's cosine, as it did."
+    cnn, good = fitted
+    cnn.embed(good)
+    cnn.genre_probs = None
+    back = load(cnn.save(tmp_path/'old'))
+    assert back.similar_by == 'embedding' and back.genre_probs is None
+    np.testing.assert_allclose(back.similar(1, 4).score, back.movie_vectors().similar(1, 4).score, rtol=1e-5)
+
+
+def test_genre_overlap_of_a_model_and_of_a_subset(fitted):
+    from movie_recs.posters import genre_overlap
+    cnn, good = fitted
+    vecs = cnn.embed(good)
+    sub = vecs.ids[:6]
+    keep = np.isin(vecs.ids, sub)
+    assert genre_overlap(vecs, good, k=2, ids=sub) == genre_overlap(MovieVectors(vecs.ids[keep], vecs.vectors[keep]), good, k=2)
+    cnn.similar_by = 'embedding'
+    assert genre_overlap(cnn, good, k=2, ids=sub) == pytest.approx(genre_overlap(vecs, good, k=2, ids=sub))
+    cnn.similar_by = 'genres'
+    o = genre_overlap(cnn, good, k=2, ids=sub)
+    assert 0 <= o['overlap'] <= 1 and o['random'] == genre_overlap(vecs, good, k=2, ids=sub)['random']
+
+
 def test_save_is_atomic(fitted, tmp_path, monkeypatch):
     cnn, _ = fitted
     d = cnn.save(tmp_path/'models'/'m')
