@@ -637,10 +637,10 @@ def extractor(self:PosterCNN, output:str='embedding', # 'embedding' (penultimate
                           device=device if device is not None else self.device, channels_last=self.pretrained)
 
 @patch
-def _outputs(self:PosterCNN, posters, output='embedding', cache_dir=None) -> MovieVectors:
+def _outputs(self:PosterCNN, posters, output='embedding', cache_dir=None, pooled=None) -> MovieVectors:
     "`extractor(output)`'s features of `posters`; a pretrained body's pooled features come from the cache where possible."
     if not self.pretrained: return extract_features(posters, self.extractor(output), cache_dir, self.batch_size, self.show_progress)[0]
-    pooled, head = self._pooled(posters, cache_dir), self.model[1]
+    pooled, head = self._pooled(posters, cache_dir) if pooled is None else pooled, self.model[1]  # `pooled`: already read
     tail = _cut_after_last_relu(head)[2:] if output == 'embedding' else nn.Sequential(head[2:], nn.Sigmoid())
     with torch.inference_mode(): out = tail.eval()(torch.from_numpy(pooled.vectors)).numpy()
     return MovieVectors(pooled.ids, out, f'posters-{self.extractor(output).name}')
@@ -679,8 +679,9 @@ def embed(self:PosterCNN, posters:pd.DataFrame, # movie, path (and title, to ans
           cache_dir:str|Path|None=None, # Feature cache root; None: no cache
          ) -> MovieVectors:
     "Embed every poster with the network's penultimate layer, centred, and keep its genre probabilities; for `similar` and `save`."
-    self.vectors = self._outputs(posters, 'embedding', cache_dir).centred()
-    probs = self._outputs(posters, 'genres', cache_dir)
+    pooled = self._pooled(posters, cache_dir) if self.pretrained else None  # read once for both outputs
+    self.vectors = self._outputs(posters, 'embedding', cache_dir, pooled).centred()
+    probs = self._outputs(posters, 'genres', cache_dir, pooled)
     self.genre_probs = probs.vectors[pd.Index(probs.ids).get_indexer(self.vectors.ids)]  # rows of `vectors.ids`
     self.movies, self.has_vectors = Vocab(self.vectors.ids, 'movie'), True
     self._set_titles(posters)
